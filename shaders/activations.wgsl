@@ -1,0 +1,92 @@
+// Elementwise activations and arithmetic, one invocation per element.
+//
+// kind: 0 ReLU, 1 LeakyReLU(alpha), 2 sigmoid, 3 tanh.
+//   forward   y = f(x)
+//   backward  dx = dy · f'(x), written from y alone:
+//     ReLU 1[y > 0]; LeakyReLU 1 or alpha by the sign of y (alpha > 0);
+//     sigmoid y(1 − y); tanh 1 − y².
+// elementwise_add  c = alpha · a + beta · b   (add, subtract, scale with b = a, beta = 0)
+// elementwise_mul  c = alpha · a · b
+//
+// Bindings: activation_forward: 0 x, 1 y, 2 p. activation_backward: 0 y, 1 dy, 2 dx, 3 p.
+// elementwise_*: 0 a, 1 b, 2 c, 3 p. All arrays have n elements.
+
+struct Params {
+    n: u32,
+    kind: u32,
+    alpha: f32,
+    beta: f32,
+}
+
+const WG: u32 = 256u;
+
+fn index(gid: vec3<u32>) -> u32 {
+    // 2-D grid so that more than 65535 workgroups' worth of elements fit.
+    return gid.y * 65535u * WG + gid.x;
+}
+
+@group(0) @binding(0) var<storage, read> fx: array<f32>;
+@group(0) @binding(1) var<storage, read_write> fy: array<f32>;
+@group(0) @binding(2) var<uniform> fp: Params;
+
+@compute @workgroup_size(WG, 1, 1)
+fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= fp.n {
+        return;
+    }
+    let x = fx[i];
+    var y: f32;
+    switch fp.kind {
+        case 0u: { y = max(x, 0.0); }
+        case 1u: { y = select(fp.alpha * x, x, x > 0.0); }
+        case 2u: { y = 1.0 / (1.0 + exp(-x)); }
+        default: { y = tanh(x); }
+    }
+    fy[i] = y;
+}
+
+@group(0) @binding(0) var<storage, read> by: array<f32>;
+@group(0) @binding(1) var<storage, read> bdy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bdx: array<f32>;
+@group(0) @binding(3) var<uniform> bp: Params;
+
+@compute @workgroup_size(WG, 1, 1)
+fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= bp.n {
+        return;
+    }
+    let y = by[i];
+    var slope: f32;
+    switch bp.kind {
+        case 0u: { slope = select(0.0, 1.0, y > 0.0); }
+        case 1u: { slope = select(bp.alpha, 1.0, y > 0.0); }
+        case 2u: { slope = y * (1.0 - y); }
+        default: { slope = 1.0 - y * y; }
+    }
+    bdx[i] = bdy[i] * slope;
+}
+
+@group(0) @binding(0) var<storage, read> ea: array<f32>;
+@group(0) @binding(1) var<storage, read> eb: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ec: array<f32>;
+@group(0) @binding(3) var<uniform> ep: Params;
+
+@compute @workgroup_size(WG, 1, 1)
+fn elementwise_add(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= ep.n {
+        return;
+    }
+    ec[i] = ep.alpha * ea[i] + ep.beta * eb[i];
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn elementwise_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= ep.n {
+        return;
+    }
+    ec[i] = ep.alpha * ea[i] * eb[i];
+}

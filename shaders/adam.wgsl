@@ -1,0 +1,44 @@
+// Adam with bias correction (Kingma & Ba), one invocation per parameter.
+//   t  = state[0] + 1                (steps already taken, counted on the GPU)
+//   m  = β₁ m + (1 − β₁) g
+//   v  = β₂ v + (1 − β₂) g²
+//   θ -= lr · (m / (1 − β₁ᵗ)) / (sqrt(v / (1 − β₂ᵗ)) + ε)
+// Reading t from the GPU lets one recorded step be replayed without rewriting
+// any uniform.
+//
+// Bindings: 0 grad (n), 1 state (u32), 2 param (n), 3 m (n), 4 v (n), 5 p.
+
+struct Params {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> grad: array<f32>;
+@group(0) @binding(1) var<storage, read> state: array<u32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+@compute @workgroup_size(256, 1, 1)
+fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y * 65535u * 256u + gid.x;
+    if i >= p.n {
+        return;
+    }
+    let t = f32(state[0] + 1u);
+    let g = grad[i];
+    let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    let m_hat = mi / (1.0 - pow(p.beta1, t));
+    let v_hat = vi / (1.0 - pow(p.beta2, t));
+    param[i] -= p.lr * m_hat / (sqrt(v_hat) + p.eps);
+}

@@ -1,0 +1,316 @@
+//! GPU buffers: typed upload and download, zero-filled allocation, a reuse pool,
+//! and the `Dispatch` record that every kernel produces.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use wgpu::util::DeviceExt;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// Usage of every tensor buffer: read and written by kernels, copied both ways.
+pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A run of f32 (or u32) elements inside a GPU buffer: what kernels bind.
+#[derive(Clone, Debug)]
+pub struct GpuSlice {
+    /// The buffer holding the elements.
+    pub buffer: wgpu::Buffer,
+    /// Byte offset of the first element (a multiple of the storage offset alignment).
+    pub offset: u64,
+    /// Number of 4-byte elements.
+    pub len: usize,
+}
+
+impl GpuSlice {
+    /// The whole of `buffer`, as 4-byte elements.
+    pub fn whole(buffer: wgpu::Buffer) -> Self {
+        let len = (buffer.size() / 4) as usize;
+        Self {
+            buffer,
+            offset: 0,
+            len,
+        }
+    }
+
+    /// Size in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.len as u64 * 4
+    }
+
+    /// The binding resource for a bind group.
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.buffer,
+            offset: self.offset,
+            // Zero-length bindings are invalid; a 1-element tensor still binds 4 bytes.
+            size: wgpu::BufferSize::new(self.bytes().max(4)),
+        })
+    }
+}
+
+/// One recorded compute dispatch: pipeline, bind group and grid, all made at plan time.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    /// Which kernel, for profiles and error messages.
+    pub label: String,
+    /// The pipeline.
+    pub pipeline: wgpu::ComputePipeline,
+    /// Its bindings.
+    pub bind_group: wgpu::BindGroup,
+    /// Workgroups in x, y, z.
+    pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    /// Record this dispatch into an open compute pass.
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+impl Context {
+    /// A storage buffer holding `data`.
+    pub fn upload<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> GpuSlice {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let buffer = if bytes.is_empty() {
+            self.zeros_buffer(label, 4)
+        } else {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytes,
+                    usage: STORAGE,
+                })
+        };
+        GpuSlice {
+            buffer,
+            offset: 0,
+            len: data.len(),
+        }
+    }
+
+    fn zeros_buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        // wgpu zero-fills new buffers.
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4).next_multiple_of(4),
+            usage: STORAGE,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A zero-filled storage buffer of `len` 4-byte elements.
+    pub fn zeros(&self, label: &str, len: usize) -> GpuSlice {
+        GpuSlice {
+            buffer: self.zeros_buffer(label, len as u64 * 4),
+            offset: 0,
+            len,
+        }
+    }
+
+    /// Overwrite `slice` with `data` (same length) through the queue.
+    pub fn write<T: bytemuck::Pod>(&self, slice: &GpuSlice, data: &[T]) {
+        debug_assert_eq!(std::mem::size_of_val(data) as u64, slice.bytes());
+        self.queue
+            .write_buffer(&slice.buffer, slice.offset, bytemuck::cast_slice(data));
+    }
+
+    /// A uniform buffer holding `params`.
+    pub fn uniform<T: bytemuck::Pod>(&self, label: &str, params: &T) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// Copy `slice` back to the CPU: one staging copy, one `map_async`, blocking.
+    pub fn download<T: bytemuck::Pod>(&self, slice: &GpuSlice) -> Result<Vec<T>> {
+        let bytes = slice.bytes();
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
+        encoder.copy_buffer_to_buffer(&slice.buffer, slice.offset, &staging, 0, bytes);
+        self.submit(encoder);
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            sender.send(r).ok();
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the readback: {e}")))?;
+        let mapped = pollster::block_on(receiver.receive())
+            .ok_or_else(|| Error::Gpu("readback channel closed".into()))?;
+        mapped.map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
+        self.counters.readbacks.fetch_add(1, Ordering::Relaxed);
+        let out = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| Error::Gpu(format!("reading the mapped buffer: {e}")))?;
+            bytemuck::cast_slice::<u8, T>(&view).to_vec()
+        };
+        staging.unmap();
+        self.check()?;
+        Ok(out)
+    }
+
+    /// Submit one encoder, counting it.
+    pub fn submit(&self, encoder: wgpu::CommandEncoder) -> wgpu::SubmissionIndex {
+        self.counters.submits.fetch_add(1, Ordering::Relaxed);
+        self.queue.submit(Some(encoder.finish()))
+    }
+
+    /// Record `dispatches` into one compute pass of `encoder`.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, label: &str, dispatches: &[Dispatch]) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: None,
+        });
+        for d in dispatches {
+            d.record(&mut pass);
+        }
+        self.counters
+            .dispatches
+            .fetch_add(dispatches.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Record `dispatches` in one pass, submit, and wait for the GPU to finish.
+    pub fn run(&self, dispatches: &[Dispatch]) -> Result<()> {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
+        self.record(&mut encoder, "run", dispatches);
+        self.submit(encoder);
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.check()
+    }
+
+    /// A bind group for `pipeline`: storage `slices` at bindings 0.., then the
+    /// uniform `params` (if any) at the next binding.
+    pub fn bind(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        slices: &[&GpuSlice],
+        params: Option<&wgpu::Buffer>,
+    ) -> wgpu::BindGroup {
+        let mut entries: Vec<wgpu::BindGroupEntry> = slices
+            .iter()
+            .enumerate()
+            .map(|(i, s)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: s.binding(),
+            })
+            .collect();
+        if let Some(p) = params {
+            entries.push(wgpu::BindGroupEntry {
+                binding: slices.len() as u32,
+                resource: p.as_entire_binding(),
+            });
+        }
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    /// Make a dispatch of `entry` in shader `file`: pipeline from the cache,
+    /// bind group and params uniform made now (at plan time, never per step).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dispatch<P: bytemuck::Pod>(
+        &self,
+        file: &'static str,
+        entry: &str,
+        constants: &[(&str, f64)],
+        slices: &[&GpuSlice],
+        params: &P,
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if workgroups.iter().any(|&w| w > max) {
+            return Err(Error::Limit {
+                what: format!("{entry} dispatch {workgroups:?}"),
+                needed: *workgroups.iter().max().unwrap() as u64,
+                limit: max as u64,
+                hint: "use a smaller batch",
+            });
+        }
+        let max_binding = self.limits.max_storage_buffer_binding_size as u64;
+        for s in slices {
+            if s.bytes() > max_binding {
+                return Err(Error::Limit {
+                    what: format!("{entry} binding of {} elements", s.len),
+                    needed: s.bytes(),
+                    limit: max_binding,
+                    hint: "use a smaller batch or model",
+                });
+            }
+        }
+        let pipeline = self.pipeline(file, entry, constants)?;
+        let uniform = self.uniform(entry, params);
+        let bind_group = self.bind(entry, &pipeline, slices, Some(&uniform));
+        self.check()?;
+        Ok(Dispatch {
+            label: entry.to_string(),
+            pipeline,
+            bind_group,
+            workgroups,
+        })
+    }
+}
+
+/// Reuses freed buffers of the same byte size instead of allocating new ones.
+#[derive(Debug, Default)]
+pub struct BufferPool {
+    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    /// Bytes currently handed out.
+    pub live_bytes: u64,
+    /// Bytes ever allocated from the device.
+    pub allocated_bytes: u64,
+}
+
+impl BufferPool {
+    /// A zeroed-or-reused buffer of `len` elements. Reused buffers keep old contents.
+    pub fn acquire(&mut self, ctx: &Context, label: &str, len: usize) -> GpuSlice {
+        let bytes = (len as u64 * 4).max(4);
+        self.live_bytes += bytes;
+        if let Some(buffer) = self.free.get_mut(&bytes).and_then(|v| v.pop()) {
+            return GpuSlice {
+                buffer,
+                offset: 0,
+                len,
+            };
+        }
+        self.allocated_bytes += bytes;
+        ctx.zeros(label, len)
+    }
+
+    /// Give a buffer back for reuse.
+    pub fn release(&mut self, slice: GpuSlice) {
+        let bytes = slice.buffer.size();
+        self.live_bytes = self.live_bytes.saturating_sub(bytes);
+        self.free.entry(bytes).or_default().push(slice.buffer);
+    }
+}

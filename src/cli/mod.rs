@@ -1,0 +1,61 @@
+//! Argument parsing and the subcommands.
+
+mod devices;
+mod selftest;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use latent_engine::{AdapterChoice, BackendChoice, Context, ContextOptions};
+
+/// Train and explore variational autoencoders on any GPU (wgpu + WGSL).
+#[derive(Debug, Parser)]
+#[command(name = "latent", version, about)]
+pub struct Cli {
+    /// Adapter: auto (a GPU, else the software one), gpu, or cpu (lavapipe / llvmpipe).
+    #[arg(long, global = true, env = "LATENT_ADAPTER", default_value = "auto", value_parser = parse_adapter)]
+    pub adapter: AdapterChoice,
+    /// Graphics backend: auto, vulkan, metal, dx12 or gl.
+    #[arg(long, global = true, env = "LATENT_BACKEND", default_value = "auto", value_parser = parse_backend)]
+    pub backend: BackendChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_adapter(s: &str) -> Result<AdapterChoice, String> {
+    s.parse().map_err(|e: latent_engine::Error| e.to_string())
+}
+
+fn parse_backend(s: &str) -> Result<BackendChoice, String> {
+    s.parse().map_err(|e: latent_engine::Error| e.to_string())
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every adapter wgpu sees, marking the one `--adapter auto` picks.
+    Devices,
+    /// Check every kernel against its CPU reference on this adapter.
+    Selftest(selftest::Args),
+}
+
+impl Cli {
+    fn context_options(&self) -> ContextOptions {
+        ContextOptions { adapter: self.adapter, backend: self.backend }
+    }
+
+    fn context(&self) -> Result<Context> {
+        Ok(Context::new(self.context_options())?)
+    }
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
+    let _ = started;
+    match &cli.command {
+        Command::Devices => devices::run(&cli),
+        Command::Selftest(args) => selftest::run(&cli, args),
+    }
+}

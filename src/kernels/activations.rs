@@ -1,0 +1,155 @@
+//! Elementwise activations and arithmetic — `shaders/activations.wgsl`.
+//!
+//! Backward passes are written from the output y alone (see the shader), so a
+//! graph keeps y alive, never x. Worked by hand: ReLU of [−1, 2] is [0, 2] and
+//! with dy = [5, 5] its dx is [0, 5]; sigmoid(0) = ½ with slope ¼.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::Result;
+
+use super::{check_len, grid_1d};
+
+/// Mirrors `Params` in activations.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct Params {
+    n: u32,
+    kind: u32,
+    alpha: f32,
+    beta: f32,
+}
+
+/// An activation function.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// max(x, 0)
+    Relu,
+    /// x for x > 0, else slope·x (slope > 0)
+    LeakyRelu(f32),
+    /// 1 / (1 + e^−x)
+    Sigmoid,
+    /// tanh x
+    Tanh,
+}
+
+impl Activation {
+    fn kind_alpha(self) -> (u32, f32) {
+        match self {
+            Activation::Relu => (0, 0.0),
+            Activation::LeakyRelu(a) => (1, a),
+            Activation::Sigmoid => (2, 0.0),
+            Activation::Tanh => (3, 0.0),
+        }
+    }
+
+    /// Lower-case name, as in selftest tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+        }
+    }
+
+    /// f(x) on the CPU.
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a as f64 * x
+                }
+            }
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+
+    /// f'(x) expressed through y = f(x), on the CPU.
+    pub fn slope_from_output(self, y: f64) -> f64 {
+        match self {
+            Activation::Relu => (y > 0.0) as u8 as f64,
+            Activation::LeakyRelu(a) => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    a as f64
+                }
+            }
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+        }
+    }
+}
+
+/// Record `y = f(x)`.
+pub fn forward(ctx: &Context, act: Activation, x: &GpuSlice, y: &GpuSlice) -> Result<Dispatch> {
+    check_len("activation", "y", y, x.len)?;
+    let (kind, alpha) = act.kind_alpha();
+    let params = Params { n: x.len as u32, kind, alpha, beta: 0.0 };
+    ctx.dispatch("activations", "activation_forward", &[], &[x, y], &params, grid_1d(x.len, 256))
+}
+
+/// Record `dx = dy · f'(x)` from y = f(x).
+pub fn backward(
+    ctx: &Context,
+    act: Activation,
+    y: &GpuSlice,
+    dy: &GpuSlice,
+    dx: &GpuSlice,
+) -> Result<Dispatch> {
+    check_len("activation_backward", "dy", dy, y.len)?;
+    check_len("activation_backward", "dx", dx, y.len)?;
+    let (kind, alpha) = act.kind_alpha();
+    let params = Params { n: y.len as u32, kind, alpha, beta: 0.0 };
+    ctx.dispatch(
+        "activations",
+        "activation_backward",
+        &[],
+        &[y, dy, dx],
+        &params,
+        grid_1d(y.len, 256),
+    )
+}
+
+/// Record `c = alpha·a + beta·b`.
+pub fn add(
+    ctx: &Context,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    c: &GpuSlice,
+    alpha: f32,
+    beta: f32,
+) -> Result<Dispatch> {
+    check_len("add", "b", b, a.len)?;
+    check_len("add", "c", c, a.len)?;
+    let params = Params { n: a.len as u32, kind: 0, alpha, beta };
+    ctx.dispatch("activations", "elementwise_add", &[], &[a, b, c], &params, grid_1d(a.len, 256))
+}
+
+/// Record `c = alpha·a·b`.
+pub fn mul(ctx: &Context, a: &GpuSlice, b: &GpuSlice, c: &GpuSlice, alpha: f32) -> Result<Dispatch> {
+    check_len("mul", "b", b, a.len)?;
+    check_len("mul", "c", c, a.len)?;
+    let params = Params { n: a.len as u32, kind: 0, alpha, beta: 0.0 };
+    ctx.dispatch("activations", "elementwise_mul", &[], &[a, b, c], &params, grid_1d(a.len, 256))
+}
+
+/// CPU reference forward.
+pub fn reference(act: Activation, x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| act.apply(v)).collect()
+}
+
+/// CPU reference backward: dx = dy · f'(x), computed from y.
+pub fn backward_reference(act: Activation, y: &[f64], dy: &[f64]) -> Vec<f64> {
+    y.iter()
+        .zip(dy)
+        .map(|(&y, &g)| g * act.slope_from_output(y))
+        .collect()
+}

@@ -1,0 +1,298 @@
+//! 2-D convolution, NCHW, square kernels — `shaders/conv2d.wgsl`.
+//!
+//! Legend: N batch, C input channels, D output channels, H×W input, K kernel,
+//! S stride, P padding, Ho×Wo output.
+//! x (N, C, H, W), w (D, C, K, K) as PyTorch's Conv2d stores it, b (D), y (N, D, Ho, Wo).
+//!
+//! Worked by hand: x = [1 2; 3 4] (1×1×2×2), w = [1] (K 1), b = 0.5, S 1, P 0
+//! gives y = [1.5 2.5; 3.5 4.5]; with dy = ones, dx = ones, dw = 1+2+3+4 = 10, db = 4.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+use super::check_len;
+
+/// Mirrors `Params` in conv2d.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct Params {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    d: u32,
+    ho: u32,
+    wo: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    relu: u32,
+}
+
+/// The shape of a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Batch.
+    pub n: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub d: usize,
+    /// Kernel size (square).
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub pad: usize,
+}
+
+impl ConvShape {
+    /// Checks the shape and returns it; errors say which dimension is wrong.
+    pub fn new(
+        (n, c, h, w): (usize, usize, usize, usize),
+        d: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<Self> {
+        let s = Self { n, c, h, w, d, k, stride, pad };
+        if n == 0 || c == 0 || h == 0 || w == 0 || d == 0 || k == 0 || stride == 0 {
+            return Err(Error::Shape {
+                op: "conv2d",
+                msg: format!("every size must be positive: {s}"),
+            });
+        }
+        if h + 2 * pad < k || w + 2 * pad < k {
+            return Err(Error::Shape {
+                op: "conv2d",
+                msg: format!("kernel {k} is larger than the padded input {h}×{w} (+2·{pad}): {s}"),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Output height.
+    pub fn ho(&self) -> usize {
+        (self.h + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// Output width.
+    pub fn wo(&self) -> usize {
+        (self.w + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// Elements of x, w and y.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.n * self.c * self.h * self.w,
+            self.d * self.c * self.k * self.k,
+            self.n * self.d * self.ho() * self.wo(),
+        )
+    }
+
+    /// Floating-point operations of the forward (and of each backward).
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.n * self.d * self.ho() * self.wo()) as f64 * (self.c * self.k * self.k) as f64
+    }
+
+    fn params(&self, has_bias: bool, relu: bool) -> Params {
+        Params {
+            n: self.n as u32,
+            c: self.c as u32,
+            h: self.h as u32,
+            w: self.w as u32,
+            d: self.d as u32,
+            ho: self.ho() as u32,
+            wo: self.wo() as u32,
+            k: self.k as u32,
+            stride: self.stride as u32,
+            pad: self.pad as u32,
+            has_bias: has_bias as u32,
+            relu: relu as u32,
+        }
+    }
+}
+
+impl std::fmt::Display for ConvShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "x {}x{}x{}x{} → {} ch, k{} s{} p{}",
+            self.n, self.c, self.h, self.w, self.d, self.k, self.stride, self.pad
+        )
+    }
+}
+
+/// Record `y = conv(x, w) (+ b) (then ReLU)`.
+pub fn forward(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    y: &GpuSlice,
+    relu: bool,
+) -> Result<Dispatch> {
+    let (nx, nw, ny) = s.sizes();
+    check_len("conv2d", "x", x, nx)?;
+    check_len("conv2d", "w", w, nw)?;
+    check_len("conv2d", "y", y, ny)?;
+    if let Some(b) = bias {
+        check_len("conv2d", "bias", b, s.d)?;
+    }
+    let groups = [
+        (s.n * s.ho() * s.wo()).div_ceil(32) as u32,
+        s.d.div_ceil(32) as u32,
+        1,
+    ];
+    let params = s.params(bias.is_some(), relu);
+    let bias = bias.unwrap_or(w);
+    ctx.dispatch("conv2d", "conv2d_forward", &[], &[x, w, bias, y], &params, groups)
+}
+
+/// Record `dx = conv2d_backward_input(dy, w)` (+ bias over C, then ReLU: the
+/// transposed convolution's forward uses those).
+pub fn backward_input(
+    ctx: &Context,
+    s: ConvShape,
+    dy: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    dx: &GpuSlice,
+    relu: bool,
+) -> Result<Dispatch> {
+    let (nx, nw, ny) = s.sizes();
+    check_len("conv2d_backward_input", "dy", dy, ny)?;
+    check_len("conv2d_backward_input", "w", w, nw)?;
+    check_len("conv2d_backward_input", "dx", dx, nx)?;
+    if let Some(b) = bias {
+        check_len("conv2d_backward_input", "bias", b, s.c)?;
+    }
+    let groups = [
+        (s.n * s.h * s.w).div_ceil(32) as u32,
+        s.c.div_ceil(32) as u32,
+        1,
+    ];
+    let params = s.params(bias.is_some(), relu);
+    let bias = bias.unwrap_or(w);
+    ctx.dispatch(
+        "conv2d",
+        "conv2d_backward_input",
+        &[],
+        &[dy, w, bias, dx],
+        &params,
+        groups,
+    )
+}
+
+/// Record `dw = conv2d_backward_weight(x, dy)`.
+pub fn backward_weight(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    dy: &GpuSlice,
+    dw: &GpuSlice,
+) -> Result<Dispatch> {
+    let (nx, nw, ny) = s.sizes();
+    check_len("conv2d_backward_weight", "x", x, nx)?;
+    check_len("conv2d_backward_weight", "dy", dy, ny)?;
+    check_len("conv2d_backward_weight", "dw", dw, nw)?;
+    let groups = [
+        (s.c * s.k * s.k).div_ceil(32) as u32,
+        s.d.div_ceil(32) as u32,
+        1,
+    ];
+    ctx.dispatch(
+        "conv2d",
+        "conv2d_backward_weight",
+        &[],
+        &[x, dy, dw],
+        &s.params(false, false),
+        groups,
+    )
+}
+
+/// Record the bias gradient `db[d] = Σ_{n,oh,ow} dy[n, d, oh, ow]`.
+pub fn backward_bias(ctx: &Context, s: ConvShape, dy: &GpuSlice, db: &GpuSlice) -> Result<Dispatch> {
+    check_len("conv2d_backward_bias", "db", db, s.d)?;
+    super::reduce::sum(ctx, dy, db, (s.n, s.d, s.ho() * s.wo()), 1, 1.0)
+}
+
+/// The input pixel tap (kh, kw) of output (oh, ow) reads, if inside the image.
+fn tap(s: &ConvShape, oh: usize, ow: usize, kh: usize, kw: usize) -> Option<(usize, usize)> {
+    let iy = (oh * s.stride + kh).checked_sub(s.pad)?;
+    let ix = (ow * s.stride + kw).checked_sub(s.pad)?;
+    (iy < s.h && ix < s.w).then_some((iy, ix))
+}
+
+/// CPU reference forward: x (N, C, H, W), w (D, C, K, K), b (D) → y (N, D, Ho, Wo).
+pub fn reference(s: ConvShape, x: &[f64], w: &[f64], b: Option<&[f64]>, relu: bool) -> Vec<f64> {
+    let (ho, wo, k) = (s.ho(), s.wo(), s.k);
+    let mut y = vec![0.0; s.n * s.d * ho * wo];
+    for n in 0..s.n {
+        for d in 0..s.d {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut sum = b.map_or(0.0, |b| b[d]);
+                    for c in 0..s.c {
+                        for kh in 0..k {
+                            for kw in 0..k {
+                                if let Some((iy, ix)) = tap(&s, oh, ow, kh, kw) {
+                                    sum += w[((d * s.c + c) * k + kh) * k + kw]
+                                        * x[((n * s.c + c) * s.h + iy) * s.w + ix];
+                                }
+                            }
+                        }
+                    }
+                    y[((n * s.d + d) * ho + oh) * wo + ow] = if relu { sum.max(0.0) } else { sum };
+                }
+            }
+        }
+    }
+    y
+}
+
+/// CPU reference backward. ∂y[n,d,oh,ow]/∂x[n,c,iy,ix] = w[d,c,kh,kw] for each
+/// tap that reads (iy, ix); ∂y/∂w[d,c,kh,kw] = x at that tap; ∂y/∂b[d] = 1.
+/// x (N, C, H, W), w (D, C, K, K), dy (N, D, Ho, Wo) → (dx, dw, db).
+pub fn backward_reference(
+    s: ConvShape,
+    x: &[f64],
+    w: &[f64],
+    dy: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (ho, wo, k) = (s.ho(), s.wo(), s.k);
+    let (nx, nw, _) = s.sizes();
+    let (mut dx, mut dw, mut db) = (vec![0.0; nx], vec![0.0; nw], vec![0.0; s.d]);
+    for n in 0..s.n {
+        for d in 0..s.d {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let g = dy[((n * s.d + d) * ho + oh) * wo + ow];
+                    db[d] += g;
+                    for c in 0..s.c {
+                        for kh in 0..k {
+                            for kw in 0..k {
+                                if let Some((iy, ix)) = tap(&s, oh, ow, kh, kw) {
+                                    let xi = ((n * s.c + c) * s.h + iy) * s.w + ix;
+                                    let wi = ((d * s.c + c) * k + kh) * k + kw;
+                                    dx[xi] += w[wi] * g;
+                                    dw[wi] += x[xi] * g;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (dx, dw, db)
+}

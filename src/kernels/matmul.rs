@@ -1,0 +1,202 @@
+//! Dense products `C = op(A)·op(B) (+ bias) (then ReLU)` — `shaders/matmul.wgsl`.
+//!
+//! A dense layer `y = x·Wᵀ + b` (x (N, I), W (O, I) as PyTorch stores it) uses
+//! all three products: forward `x·Wᵀ` (trans_b), input gradient `dy·W`, weight
+//! gradient `dyᵀ·x` (trans_a). Its bias gradient is a column sum ([`super::reduce`]).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::Result;
+
+use super::check_len;
+
+/// Mirrors `Params` in matmul.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    a_rs: u32,
+    a_ks: u32,
+    b_ks: u32,
+    b_ns: u32,
+    has_bias: u32,
+    relu: u32,
+    _pad: [u32; 3],
+}
+
+/// The shape of one product: op(A) is (m, k), op(B) is (k, n), C is (m, n).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulShape {
+    /// Rows of C.
+    pub m: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// The summed dimension.
+    pub k: usize,
+    /// A is stored (k, m).
+    pub trans_a: bool,
+    /// B is stored (n, k).
+    pub trans_b: bool,
+}
+
+impl MatmulShape {
+    /// Floating-point operations of one product (2·m·n·k).
+    pub fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.n as f64 * self.k as f64
+    }
+
+    /// (row stride, k stride) of A and (k stride, column stride) of B.
+    fn strides(&self) -> (usize, usize, usize, usize) {
+        let (a_rs, a_ks) = if self.trans_a { (1, self.m) } else { (self.k, 1) };
+        let (b_ks, b_ns) = if self.trans_b { (1, self.k) } else { (self.n, 1) };
+        (a_rs, a_ks, b_ks, b_ns)
+    }
+}
+
+impl std::fmt::Display for MatmulShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.m, self.n, self.k)?;
+        if self.trans_a {
+            write!(f, " Aᵀ")?;
+        }
+        if self.trans_b {
+            write!(f, " Bᵀ")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which kernel computes the product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// 4×4 register blocks, no shared memory: best on CPU adapters.
+    Blocked,
+    /// 64×64 shared-memory tiles: best on hardware GPUs.
+    Tiled,
+}
+
+impl Variant {
+    /// The variant measured fastest on this kind of adapter.
+    pub fn for_context(ctx: &Context) -> Self {
+        if ctx.is_software() {
+            Variant::Blocked
+        } else {
+            Variant::Tiled
+        }
+    }
+}
+
+/// Record `c = op(a)·op(b) (+ bias) (then ReLU)` with the adapter's preferred variant.
+pub fn forward(
+    ctx: &Context,
+    shape: MatmulShape,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+) -> Result<Dispatch> {
+    forward_variant(ctx, Variant::for_context(ctx), shape, a, b, bias, c, relu)
+}
+
+/// Like [`forward`], with the variant chosen by the caller (tests, benchmarks).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_variant(
+    ctx: &Context,
+    variant: Variant,
+    shape: MatmulShape,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+) -> Result<Dispatch> {
+    let MatmulShape { m, n, k, .. } = shape;
+    check_len("matmul", "A", a, m * k)?;
+    check_len("matmul", "B", b, k * n)?;
+    check_len("matmul", "C", c, m * n)?;
+    if let Some(bias) = bias {
+        check_len("matmul", "bias", bias, n)?;
+    }
+    let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
+    let params = Params {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        a_rs: a_rs as u32,
+        a_ks: a_ks as u32,
+        b_ks: b_ks as u32,
+        b_ns: b_ns as u32,
+        has_bias: bias.is_some() as u32,
+        relu: relu as u32,
+        _pad: [0; 3],
+    };
+    // Without a bias the binding still needs a buffer; A is read-only, so it serves.
+    let bias = bias.unwrap_or(a);
+    let (entry, workgroups) = match variant {
+        Variant::Blocked => (
+            "matmul_forward",
+            [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        ),
+        Variant::Tiled => (
+            "matmul_forward_tiled",
+            [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1],
+        ),
+    };
+    ctx.dispatch("matmul", entry, &[], &[a, b, bias, c], &params, workgroups)
+}
+
+/// CPU reference. a: op(A) (m, k) as stored, b: op(B) (k, n) as stored, bias: (n).
+/// Returns C (m, n).
+pub fn reference(
+    shape: MatmulShape,
+    a: &[f64],
+    b: &[f64],
+    bias: Option<&[f64]>,
+    relu: bool,
+) -> Vec<f64> {
+    let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
+    let mut c = vec![0.0; shape.m * shape.n];
+    for i in 0..shape.m {
+        for j in 0..shape.n {
+            let mut sum = bias.map_or(0.0, |b| b[j]);
+            for kk in 0..shape.k {
+                sum += a[i * a_rs + kk * a_ks] * b[kk * b_ks + j * b_ns];
+            }
+            c[i * shape.n + j] = if relu { sum.max(0.0) } else { sum };
+        }
+    }
+    c
+}
+
+/// CPU reference of a dense layer's backward, `y = x·Wᵀ + b` with x (N, I),
+/// W (O, I), dy (N, O): returns (dx = dy·W (N, I), dW = dyᵀ·x (O, I), db = Σ_n dy (O)).
+pub fn dense_backward_reference(
+    x: &[f64],
+    w: &[f64],
+    dy: &[f64],
+    n: usize,
+    i: usize,
+    o: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let dx = reference(
+        MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false },
+        dy,
+        w,
+        None,
+        false,
+    );
+    let dw = reference(
+        MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false },
+        dy,
+        x,
+        None,
+        false,
+    );
+    let db = (0..o).map(|j| (0..n).map(|r| dy[r * o + j]).sum()).collect();
+    (dx, dw, db)
+}

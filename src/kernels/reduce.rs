@@ -1,0 +1,65 @@
+//! Deterministic sums over all but one axis — `shaders/reduce.wgsl`.
+//!
+//! The input is viewed as (A, C, B) and `out[c] = scale · Σ_a Σ_b x[a, c, b]`:
+//! bias gradients of dense (A = rows, B = 1) and conv layers (A = N, B = H·W),
+//! and per-row sums (A = 1).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::Result;
+
+use super::check_len;
+
+/// Mirrors `Params` in reduce.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct Params {
+    a: u32,
+    c: u32,
+    b: u32,
+    out_stride: u32,
+    scale: f32,
+    _pad: [u32; 3],
+}
+
+/// Record `out[c · out_stride] = scale · Σ_{a,b} x[a, c, b]`.
+pub fn sum(
+    ctx: &Context,
+    x: &GpuSlice,
+    out: &GpuSlice,
+    (a, c, b): (usize, usize, usize),
+    out_stride: usize,
+    scale: f32,
+) -> Result<Dispatch> {
+    check_len("reduce_sum", "x", x, a * c * b)?;
+    if out.len < (c - 1) * out_stride + 1 {
+        check_len("reduce_sum", "out", out, (c - 1) * out_stride + 1)?;
+    }
+    let params = Params {
+        a: a as u32,
+        c: c as u32,
+        b: b as u32,
+        out_stride: out_stride as u32,
+        scale,
+        _pad: [0; 3],
+    };
+    let groups = [c.min(65535) as u32, c.div_ceil(65535) as u32, 1];
+    ctx.dispatch("reduce", "reduce_sum", &[], &[x, out], &params, groups)
+}
+
+/// CPU reference: x (A, C, B) → (C).
+pub fn reference(x: &[f64], (a, c, b): (usize, usize, usize), scale: f64) -> Vec<f64> {
+    (0..c)
+        .map(|ci| {
+            let mut s = 0.0;
+            for ai in 0..a {
+                for bi in 0..b {
+                    s += x[(ai * c + ci) * b + bi];
+                }
+            }
+            scale * s
+        })
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! GPU-vs-CPU-reference checks of every kernel on awkward shapes.
+//!
+//! `latent selftest` runs them on the user's adapter; the test suite runs the
+//! same list on the software adapter. Inputs are seeded, rounded to f32 before
+//! the reference sees them, and compared within `atol + rtol·|reference|`.
+
+use crate::buffers::GpuSlice;
+use crate::context::Context;
+use crate::error::Result;
+use crate::kernels::activations::{self, Activation};
+use crate::kernels::adam::{self, AdamConfig};
+use crate::kernels::compare::{compare, Comparison};
+use crate::kernels::conv2d::{self, ConvShape};
+use crate::kernels::conv_transpose2d::{self, ConvTransposeShape};
+use crate::kernels::matmul::{self, MatmulShape, Variant};
+use crate::kernels::{data, reduce, vae};
+use crate::rng::{to_f32, to_f64, Rng};
+
+/// One check's outcome.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CheckResult {
+    /// Kernel (entry point) name, e.g. `conv2d_backward_weight`.
+    pub kernel: String,
+    /// The shape it ran on.
+    pub shape: String,
+    /// Largest absolute difference from the reference.
+    pub max_error: f64,
+    /// Whether every element was within tolerance.
+    pub pass: bool,
+    /// "ok" or the first bad index with both values.
+    #[serde(skip)]
+    pub detail: String,
+}
+
+/// Absolute and relative tolerance of f32 kernels against f64 references.
+const ATOL: f64 = 2e-4;
+const RTOL: f64 = 1e-4;
+
+struct Checker<'a> {
+    ctx: &'a Context,
+    rng: Rng,
+    results: Vec<CheckResult>,
+}
+
+impl Checker<'_> {
+    /// Random f32-representable values in [lo, hi), and their upload.
+    fn input(&mut self, n: usize, lo: f64, hi: f64) -> (Vec<f64>, GpuSlice) {
+        let v = to_f64(&to_f32(&self.rng.vec(n, lo, hi)));
+        let g = self.ctx.upload("selftest input", &to_f32(&v));
+        (v, g)
+    }
+
+    fn record(&mut self, kernel: &str, shape: String, cmp: Comparison) {
+        self.results.push(CheckResult {
+            kernel: kernel.to_string(),
+            shape,
+            max_error: cmp.max_error,
+            pass: cmp.pass(),
+            detail: cmp.to_string(),
+        });
+    }
+
+    fn check(&mut self, kernel: &str, shape: String, out: &GpuSlice, want: &[f64]) -> Result<()> {
+        let got: Vec<f32> = self.ctx.download(out)?;
+        self.record(kernel, shape, compare(&got, want, ATOL, RTOL));
+        Ok(())
+    }
+}
+
+/// Matmul shapes (m, n, k): sizes 1, 3, 17, 129, a batch of 130 and a model layer.
+const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (3, 17, 129),
+    (129, 3, 17),
+    (17, 129, 3),
+    (130, 20, 129),
+    (65, 67, 66),
+    (128, 400, 784),
+];
+
+/// Convolution shapes ((N, C, H, W), D, K, S, P): kernels 1..5, strides 1 and 2,
+/// padding 0..2, non-square images, batch 1 and 130.
+const CONV_SHAPES: &[((usize, usize, usize, usize), usize, usize, usize, usize)] = &[
+    ((1, 1, 1, 1), 1, 1, 1, 0),
+    ((2, 3, 5, 7), 4, 1, 1, 0),
+    ((1, 3, 9, 6), 5, 3, 1, 1),
+    ((3, 2, 7, 9), 17, 4, 2, 1),
+    ((1, 4, 11, 8), 3, 5, 2, 2),
+    ((130, 1, 6, 5), 3, 3, 2, 0),
+    ((2, 17, 7, 7), 3, 4, 2, 1),
+];
+
+/// Run every check. `quick` skips the largest shapes.
+pub fn run(ctx: &Context, quick: bool) -> Result<Vec<CheckResult>> {
+    let mut c = Checker { ctx, rng: Rng::new(20261128), results: Vec::new() };
+    check_matmul(&mut c, quick)?;
+    check_conv(&mut c)?;
+    check_conv_transpose(&mut c)?;
+    check_activations(&mut c)?;
+    check_vae(&mut c)?;
+    check_adam(&mut c)?;
+    check_reduce_and_gather(&mut c)?;
+    Ok(c.results)
+}
+
+fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
+    let shapes = if quick { &MATMUL_SHAPES[..MATMUL_SHAPES.len() - 1] } else { MATMUL_SHAPES };
+    for (i, &(m, n, k)) in shapes.iter().enumerate() {
+        let trans_a = i % 2 == 1;
+        let trans_b = i % 3 != 0;
+        let shape = MatmulShape { m, n, k, trans_a, trans_b };
+        let (a, ga) = c.input(m * k, -1.0, 1.0);
+        let (b, gb) = c.input(k * n, -1.0, 1.0);
+        let (bias, gbias) = c.input(n, -1.0, 1.0);
+        let relu = i % 2 == 0;
+        let want = matmul::reference(shape, &a, &b, Some(&bias), relu);
+        for (variant, name) in [(Variant::Blocked, "matmul_forward"), (Variant::Tiled, "matmul_forward_tiled")] {
+            let out = c.ctx.zeros("selftest out", m * n);
+            let d = matmul::forward_variant(c.ctx, variant, shape, &ga, &gb, Some(&gbias), &out, relu)?;
+            c.ctx.run(&[d])?;
+            c.check(name, shape.to_string(), &out, &want)?;
+        }
+    }
+    // A dense layer's three backward products, at awkward sizes.
+    for &(n, i, o) in &[(1, 1, 1), (3, 17, 129), (130, 129, 3)] {
+        let (x, gx) = c.input(n * i, -1.0, 1.0);
+        let (w, gw) = c.input(o * i, -1.0, 1.0);
+        let (dy, gdy) = c.input(n * o, -1.0, 1.0);
+        let (dx, dw, db) = matmul::dense_backward_reference(&x, &w, &dy, n, i, o);
+        let shape = format!("dense n{n} in{i} out{o}");
+        let out = c.ctx.zeros("dx", n * i);
+        let s = MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false };
+        c.ctx.run(&[matmul::forward(c.ctx, s, &gdy, &gw, None, &out, false)?])?;
+        c.check("matmul_backward_input", shape.clone(), &out, &dx)?;
+        let out = c.ctx.zeros("dw", o * i);
+        let s = MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false };
+        c.ctx.run(&[matmul::forward(c.ctx, s, &gdy, &gx, None, &out, false)?])?;
+        c.check("matmul_backward_weight", shape.clone(), &out, &dw)?;
+        let out = c.ctx.zeros("db", o);
+        c.ctx.run(&[reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?])?;
+        c.check("matmul_backward_bias", shape, &out, &db)?;
+    }
+    Ok(())
+}
+
+fn check_conv(c: &mut Checker) -> Result<()> {
+    for (i, &(x_shape, d, k, s, p)) in CONV_SHAPES.iter().enumerate() {
+        let shape = ConvShape::new(x_shape, d, k, s, p)?;
+        let (nx, nw, ny) = shape.sizes();
+        let (x, gx) = c.input(nx, -1.0, 1.0);
+        let (w, gw) = c.input(nw, -1.0, 1.0);
+        let (b, gb) = c.input(d, -1.0, 1.0);
+        let (dy, gdy) = c.input(ny, -1.0, 1.0);
+        let relu = i % 2 == 1;
+        let name = shape.to_string();
+        let out = c.ctx.zeros("y", ny);
+        c.ctx.run(&[conv2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?])?;
+        c.check("conv2d_forward", name.clone(), &out, &conv2d::reference(shape, &x, &w, Some(&b), relu))?;
+        let (dx, dw, db) = conv2d::backward_reference(shape, &x, &w, &dy);
+        let out = c.ctx.zeros("dx", nx);
+        c.ctx.run(&[conv2d::backward_input(c.ctx, shape, &gdy, &gw, None, &out, false)?])?;
+        c.check("conv2d_backward_input", name.clone(), &out, &dx)?;
+        let out = c.ctx.zeros("dw", nw);
+        c.ctx.run(&[conv2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;
+        c.check("conv2d_backward_weight", name.clone(), &out, &dw)?;
+        let out = c.ctx.zeros("db", d);
+        c.ctx.run(&[conv2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+        c.check("conv2d_backward_bias", name, &out, &db)?;
+    }
+    Ok(())
+}
+
+fn check_conv_transpose(c: &mut Checker) -> Result<()> {
+    for (i, &(x_shape, d, k, s, p)) in CONV_SHAPES.iter().enumerate() {
+        let Ok(shape) = ConvTransposeShape::new(x_shape, d, k, s, p) else { continue };
+        let (nx, nw, ny) = shape.sizes();
+        let (x, gx) = c.input(nx, -1.0, 1.0);
+        let (w, gw) = c.input(nw, -1.0, 1.0);
+        let (b, gb) = c.input(d, -1.0, 1.0);
+        let (dy, gdy) = c.input(ny, -1.0, 1.0);
+        let relu = i % 2 == 0;
+        let name = format!("{shape:?}");
+        let out = c.ctx.zeros("y", ny);
+        c.ctx.run(&[conv_transpose2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?])?;
+        let want = conv_transpose2d::reference(shape, &x, &w, Some(&b), relu);
+        c.check("conv_transpose2d_forward", name.clone(), &out, &want)?;
+        let (dx, dw, db) = conv_transpose2d::backward_reference(shape, &x, &w, &dy);
+        let out = c.ctx.zeros("dx", nx);
+        c.ctx.run(&[conv_transpose2d::backward_input(c.ctx, shape, &gdy, &gw, &out)?])?;
+        c.check("conv_transpose2d_backward_input", name.clone(), &out, &dx)?;
+        let out = c.ctx.zeros("dw", nw);
+        c.ctx.run(&[conv_transpose2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;
+        c.check("conv_transpose2d_backward_weight", name.clone(), &out, &dw)?;
+        let out = c.ctx.zeros("db", d);
+        c.ctx.run(&[conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+        c.check("conv_transpose2d_backward_bias", name, &out, &db)?;
+    }
+    Ok(())
+}
+
+fn check_activations(c: &mut Checker) -> Result<()> {
+    let acts = [Activation::Relu, Activation::LeakyRelu(0.1), Activation::Sigmoid, Activation::Tanh];
+    for &n in &[1, 3, 17, 129, 130 * 20] {
+        for act in acts {
+            let (x, gx) = c.input(n, -4.0, 4.0);
+            let (dy, gdy) = c.input(n, -1.0, 1.0);
+            let y = c.ctx.zeros("y", n);
+            c.ctx.run(&[activations::forward(c.ctx, act, &gx, &y)?])?;
+            let want = activations::reference(act, &x);
+            c.check(&format!("{}_forward", act.name()), n.to_string(), &y, &want)?;
+            // The backward reads the GPU's y, so both sides use the same y.
+            let y_gpu = to_f64(&c.ctx.download::<f32>(&y)?);
+            let dx = c.ctx.zeros("dx", n);
+            c.ctx.run(&[activations::backward(c.ctx, act, &y, &gdy, &dx)?])?;
+            let want = activations::backward_reference(act, &y_gpu, &dy);
+            c.check(&format!("{}_backward", act.name()), n.to_string(), &dx, &want)?;
+        }
+        let (a, ga) = c.input(n, -1.0, 1.0);
+        let (b, gb) = c.input(n, -1.0, 1.0);
+        let out = c.ctx.zeros("c", n);
+        c.ctx.run(&[activations::add(c.ctx, &ga, &gb, &out, 0.5, -2.0)?])?;
+        let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 0.5 * a - 2.0 * b).collect();
+        c.check("elementwise_add", n.to_string(), &out, &want)?;
+        c.ctx.run(&[activations::mul(c.ctx, &ga, &gb, &out, 3.0)?])?;
+        let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 3.0 * a * b).collect();
+        c.check("elementwise_mul", n.to_string(), &out, &want)?;
+    }
+    Ok(())
+}
+
+fn check_vae(c: &mut Checker) -> Result<()> {
+    for &(n, d) in &[(1, 1), (3, 17), (130, 784)] {
+        let shape = format!("{n}x{d}");
+        let (l, gl) = c.input(n * d, -6.0, 6.0);
+        let (x, gx) = c.input(n * d, 0.0, 1.0);
+        let rows = c.ctx.zeros("rows", n);
+        c.ctx.run(&[vae::bce_forward(c.ctx, &gl, &gx, &rows, d)?])?;
+        c.check("bce_forward", shape.clone(), &rows, &vae::bce_reference(&l, &x, d))?;
+        let out = c.ctx.zeros("dl", n * d);
+        c.ctx.run(&[vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?])?;
+        c.check("bce_backward", shape.clone(), &out, &vae::bce_backward_reference(&l, &x, 0.5))?;
+    }
+    for &(n, l) in &[(1, 1), (3, 17), (130, 20)] {
+        let shape = format!("{n}x{l}");
+        let (mu, gmu) = c.input(n * l, -2.0, 2.0);
+        let (lv, glv) = c.input(n * l, -3.0, 2.0);
+        let rows = c.ctx.zeros("rows", n);
+        c.ctx.run(&[vae::kl_forward(c.ctx, &gmu, &glv, &rows, l)?])?;
+        c.check("kl_forward", shape.clone(), &rows, &vae::kl_reference(&mu, &lv, l))?;
+        let (dmu, dlv) = (c.ctx.zeros("dmu", n * l), c.ctx.zeros("dlv", n * l));
+        c.ctx.run(&[vae::kl_backward(c.ctx, &gmu, &glv, &dmu, &dlv, 2.0)?])?;
+        let (want_mu, want_lv) = vae::kl_backward_reference(&mu, &lv, 2.0);
+        c.check("kl_backward_mu", shape.clone(), &dmu, &want_mu)?;
+        c.check("kl_backward_logvar", shape.clone(), &dlv, &want_lv)?;
+        // The generator: the GPU's ε equals the CPU twin's, for a given seed and step.
+        let step = 7u32;
+        let state = c.ctx.upload("state", &[step, 0u32]);
+        let (eps, z) = (c.ctx.zeros("eps", n * l), c.ctx.zeros("z", n * l));
+        c.ctx.run(&[vae::reparam_forward(c.ctx, &gmu, &glv, &state, &eps, &z, 42)?])?;
+        let want_eps: Vec<f64> = (0..n * l).map(|i| vae::normal_reference(42, step, i as u32)).collect();
+        c.check("reparam_noise", shape.clone(), &eps, &want_eps)?;
+        let eps_gpu = to_f64(&c.ctx.download::<f32>(&eps)?);
+        c.check("reparam_forward", shape.clone(), &z, &vae::reparam_reference(&mu, &lv, &eps_gpu))?;
+        let (dz, gdz) = c.input(n * l, -1.0, 1.0);
+        let out = c.ctx.zeros("dlv", n * l);
+        c.ctx.run(&[vae::reparam_backward(c.ctx, &gdz, &glv, &eps, &out)?])?;
+        let want = vae::reparam_backward_reference(&dz, &lv, &eps_gpu);
+        c.check("reparam_backward", shape, &out, &want)?;
+    }
+    Ok(())
+}
+
+fn check_adam(c: &mut Checker) -> Result<()> {
+    let cfg = AdamConfig { lr: 0.01, ..Default::default() };
+    for &n in &[1, 17, 129] {
+        let (mut p, gp) = c.input(n, -1.0, 1.0);
+        let (gm, gv) = (c.ctx.zeros("m", n), c.ctx.zeros("v", n));
+        let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+        let state = c.ctx.zeros("state", 2);
+        for t in 1..=3u32 {
+            let (g, gg) = c.input(n, -1.0, 1.0);
+            adam::reference(cfg, t, &mut p, &g, &mut m, &mut v);
+            c.ctx.run(&[
+                adam::update(c.ctx, cfg, &gg, &state, &gp, &gm, &gv)?,
+                data::state_advance(c.ctx, &state, 1)?,
+            ])?;
+        }
+        c.check("adam_update", format!("{n} params, 3 steps"), &gp, &p)?;
+    }
+    Ok(())
+}
+
+fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
+    for &dims in &[(1, 1, 1), (3, 17, 129), (130, 3, 1), (1, 129, 17)] {
+        let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);
+        let out = c.ctx.zeros("out", dims.1);
+        c.ctx.run(&[reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?])?;
+        c.check("reduce_sum", format!("{dims:?}"), &out, &reduce::reference(&x, dims, 0.5))?;
+    }
+    let (rows, dim, batch) = (17, 13, 5);
+    let (x, gx) = c.input(rows * dim, -1.0, 1.0);
+    let mut perm: Vec<u32> = (0..rows as u32).collect();
+    c.rng.shuffle(&mut perm);
+    let gperm = c.ctx.upload("perm", &perm);
+    // Start at 15 of 17: the last 3 rows of the batch fall past the end and are 0.
+    let state = c.ctx.upload("state", &[0u32, 15]);
+    let out = c.ctx.zeros("out", batch * dim);
+    c.ctx.run(&[data::gather_rows(c.ctx, &gx, &gperm, &state, &out, dim)?])?;
+    let want = data::gather_reference(&x, &perm, 15, batch, dim);
+    c.check("gather_rows", format!("{rows}x{dim}, batch {batch}"), &out, &want)
+}
