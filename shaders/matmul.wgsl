@@ -140,3 +140,100 @@ fn matmul_forward_tiled(
         }
     }
 }
+
+// vec4 variants for CPU adapters: 4×4 blocks read as vec4 along each operand's
+// contiguous axis, which cuts loads 4- to 8-fold. They need that axis to be a
+// multiple of 4 (the Rust side checks) and 16-byte-aligned bindings.
+//   nn: A (M, K), B (K, N)   — K % 4 == 0, N % 4 == 0
+//   nt: A (M, K), B (N, K)   — K % 4 == 0
+//   tn: A (K, M), B (K, N)   — M % 4 == 0, N % 4 == 0
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+
+fn store4(row0: u32, col0: u32, acc: array<vec4<f32>, 4>) {
+    for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) {
+            store(row0 + i, col0 + j, acc[i][j]);
+        }
+    }
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_nn(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.y * 4u;
+    let col0 = gid.x * 4u;
+    if row0 >= p.m || col0 >= p.n {
+        return;
+    }
+    let k4 = p.k / 4u;
+    let n4 = p.n / 4u;
+    var ra: vec4<u32>;
+    for (var i = 0u; i < 4u; i++) {
+        ra[i] = min(row0 + i, p.m - 1u) * k4;
+    }
+    let cb = gid.x;
+    var acc: array<vec4<f32>, 4>;
+    for (var kk = 0u; kk < k4; kk++) {
+        let b0 = b4[(kk * 4u) * n4 + cb];
+        let b1 = b4[(kk * 4u + 1u) * n4 + cb];
+        let b2 = b4[(kk * 4u + 2u) * n4 + cb];
+        let b3 = b4[(kk * 4u + 3u) * n4 + cb];
+        for (var i = 0u; i < 4u; i++) {
+            let av = a4[ra[i] + kk];
+            acc[i] += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
+        }
+    }
+    store4(row0, col0, acc);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_nt(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.y * 4u;
+    let col0 = gid.x * 4u;
+    if row0 >= p.m || col0 >= p.n {
+        return;
+    }
+    let k4 = p.k / 4u;
+    var ra: vec4<u32>;
+    var rb: vec4<u32>;
+    for (var i = 0u; i < 4u; i++) {
+        ra[i] = min(row0 + i, p.m - 1u) * k4;
+        rb[i] = min(col0 + i, p.n - 1u) * k4;
+    }
+    var acc: array<vec4<f32>, 4>;
+    for (var kk = 0u; kk < k4; kk++) {
+        let b0 = b4[rb.x + kk];
+        let b1 = b4[rb.y + kk];
+        let b2 = b4[rb.z + kk];
+        let b3 = b4[rb.w + kk];
+        for (var i = 0u; i < 4u; i++) {
+            let av = a4[ra[i] + kk];
+            acc[i] += vec4<f32>(dot(av, b0), dot(av, b1), dot(av, b2), dot(av, b3));
+        }
+    }
+    store4(row0, col0, acc);
+}
+
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
+
+@compute @workgroup_size(WGX, WGY, 1)
+fn matmul_tn(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.y * 4u;
+    let col0 = gid.x * 4u;
+    if row0 >= p.m || col0 >= p.n {
+        return;
+    }
+    let m4 = p.m / 4u;
+    let n4 = p.n / 4u;
+    var acc: array<vec4<f32>, 4>;
+    for (var kk = 0u; kk < p.k; kk++) {
+        let av = a4[kk * m4 + gid.y];
+        let bv = b4[kk * n4 + gid.x];
+        acc[0] += av.x * bv;
+        acc[1] += av.y * bv;
+        acc[2] += av.z * bv;
+        acc[3] += av.w * bv;
+    }
+    store4(row0, col0, acc);
+}

@@ -9,6 +9,7 @@
 //   row sums (losses):   x = (R, D)           → A = 1, C = R, B = D
 //
 // Bindings: 0 x (A·C·B), 1 out (C, written at out[c * out_stride]), 2 p.
+// With accumulate = 1 the sum is added to what out holds.
 
 struct Params {
     a: u32,
@@ -17,7 +18,8 @@ struct Params {
     out_stride: u32,
     // out[c] = scale * sum; lets a loss be reported per image.
     scale: f32,
-    _pad0: u32,
+    // 1: out[c] += scale * sum (a loss summed over the steps of an epoch).
+    accumulate: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -55,6 +57,10 @@ fn reduce_sum(
         workgroupBarrier();
     }
     if in_range && lid == 0u {
-        out[c * p.out_stride] = p.scale * partial[0];
+        var v = p.scale * partial[0];
+        if p.accumulate == 1u {
+            v += out[c * p.out_stride];
+        }
+        out[c * p.out_stride] = v;
     }
 }

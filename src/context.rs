@@ -365,12 +365,11 @@ impl Context {
             name: name.into(),
             reason,
         })?;
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        };
+        let module = self.device.create_shader_module(desc);
         modules.insert(name, module.clone());
         Ok(module)
     }

@@ -9,6 +9,7 @@
 //! - [`data`], [`model`], [`train`], [`checkpoint`]: what `latent train` is made of.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod buffers;
 pub mod context;
 pub mod error;

@@ -296,6 +296,8 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
         let out = c.ctx.zeros("out", dims.1);
         c.ctx.run(&[reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?])?;
         c.check("reduce_sum", format!("{dims:?}"), &out, &reduce::reference(&x, dims, 0.5))?;
+        c.ctx.run(&[reduce::sum_into(c.ctx, &gx, &out, dims, 1, 0.25, true)?])?;
+        c.check("reduce_sum_accumulate", format!("{dims:?}"), &out, &reduce::reference(&x, dims, 0.75))?;
     }
     let (rows, dim, batch) = (17, 13, 5);
     let (x, gx) = c.input(rows * dim, -1.0, 1.0);

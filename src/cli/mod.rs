@@ -1,5 +1,6 @@
 //! Argument parsing and the subcommands.
 
+mod bench;
 mod devices;
 mod selftest;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Devices,
     /// Check every kernel against its CPU reference on this adapter.
     Selftest(selftest::Args),
+    /// Measure speed: kernel GFLOP/s (--kernels) or the training figures.
+    Bench(bench::Args),
 }
 
 impl Cli {
@@ -57,5 +60,6 @@ pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
     match &cli.command {
         Command::Devices => devices::run(&cli),
         Command::Selftest(args) => selftest::run(&cli, args),
+        Command::Bench(args) => bench::run(&cli, args),
     }
 }

@@ -75,6 +75,9 @@ impl std::fmt::Display for MatmulShape {
 pub enum Variant {
     /// 4×4 register blocks, no shared memory: best on CPU adapters.
     Blocked,
+    /// Like `Blocked`, reading vec4s along the contiguous axes; needs those
+    /// axes to be multiples of 4 (falls back to `Blocked` otherwise).
+    Vec4,
     /// 64×64 shared-memory tiles: best on hardware GPUs.
     Tiled,
 }
@@ -83,7 +86,7 @@ impl Variant {
     /// The variant measured fastest on this kind of adapter.
     pub fn for_context(ctx: &Context) -> Self {
         if ctx.is_software() {
-            Variant::Blocked
+            Variant::Vec4
         } else {
             Variant::Tiled
         }
@@ -137,7 +140,21 @@ pub fn forward_variant(
     };
     // Without a bias the binding still needs a buffer; A is read-only, so it serves.
     let bias = bias.unwrap_or(a);
+    let vec4_entry = match (shape.trans_a, shape.trans_b) {
+        (false, false) if k % 4 == 0 && n % 4 == 0 => Some("matmul_nn"),
+        (false, true) if k % 4 == 0 => Some("matmul_nt"),
+        (true, false) if m % 4 == 0 && n % 4 == 0 => Some("matmul_tn"),
+        _ => None,
+    };
+    let variant = match (variant, vec4_entry) {
+        (Variant::Vec4, None) => Variant::Blocked,
+        (v, _) => v,
+    };
     let (entry, workgroups) = match variant {
+        Variant::Vec4 => (
+            vec4_entry.unwrap(),
+            [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        ),
         Variant::Blocked => (
             "matmul_forward",
             [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],

@@ -21,7 +21,8 @@ pub struct Params {
     b: u32,
     out_stride: u32,
     scale: f32,
-    _pad: [u32; 3],
+    accumulate: u32,
+    _pad: [u32; 2],
 }
 
 /// Record `out[c · out_stride] = scale · Σ_{a,b} x[a, c, b]`.
@@ -29,9 +30,22 @@ pub fn sum(
     ctx: &Context,
     x: &GpuSlice,
     out: &GpuSlice,
+    dims: (usize, usize, usize),
+    out_stride: usize,
+    scale: f32,
+) -> Result<Dispatch> {
+    sum_into(ctx, x, out, dims, out_stride, scale, false)
+}
+
+/// Like [`sum`]; with `accumulate` the result is added to `out`.
+pub fn sum_into(
+    ctx: &Context,
+    x: &GpuSlice,
+    out: &GpuSlice,
     (a, c, b): (usize, usize, usize),
     out_stride: usize,
     scale: f32,
+    accumulate: bool,
 ) -> Result<Dispatch> {
     check_len("reduce_sum", "x", x, a * c * b)?;
     if out.len < (c - 1) * out_stride + 1 {
@@ -43,7 +57,8 @@ pub fn sum(
         b: b as u32,
         out_stride: out_stride as u32,
         scale,
-        _pad: [0; 3],
+        accumulate: accumulate as u32,
+        _pad: [0; 2],
     };
     let groups = [c.min(65535) as u32, c.div_ceil(65535) as u32, 1];
     ctx.dispatch("reduce", "reduce_sum", &[], &[x, out], &params, groups)
