@@ -11,13 +11,20 @@
 
 pub mod bench;
 pub mod buffers;
+pub mod checkpoint;
 pub mod context;
+pub mod data;
 pub mod error;
+pub mod graph;
 pub mod io;
 pub mod kernels;
+pub mod model;
+pub mod picture;
 pub mod rng;
 pub mod selftest;
 pub mod shaders;
+pub mod train;
+pub mod vae;
 
 pub use context::{AdapterChoice, BackendChoice, Context, ContextOptions};
 pub use error::{Error, Result};

@@ -2,6 +2,8 @@
 
 mod bench;
 mod devices;
+mod images;
+mod train;
 mod selftest;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ fn parse_backend(s: &str) -> Result<BackendChoice, String> {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Train a VAE and write checkpoints, metrics and pictures after each epoch.
+    Train(train::Args),
     /// List every adapter wgpu sees, marking the one `--adapter auto` picks.
     Devices,
     /// Check every kernel against its CPU reference on this adapter.
@@ -59,6 +63,7 @@ pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
     let _ = started;
     match &cli.command {
         Command::Devices => devices::run(&cli),
+        Command::Train(args) => train::run(&cli, args),
         Command::Selftest(args) => selftest::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
     }

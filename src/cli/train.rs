@@ -1,0 +1,151 @@
+//! `latent train`
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use latent_engine::checkpoint::{Checkpoint, TrainSettings};
+use latent_engine::data::{Dataset, Split};
+use latent_engine::model::{Arch, ModelConfig};
+use latent_engine::train::{EpochReport, Trainer};
+
+use super::Cli;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model preset: mlp or conv (as in BENCHMARKS.md).
+    #[arg(long, default_value = "mlp")]
+    pub model: String,
+    /// Data folder: IDX files (MNIST layout) or images.
+    #[arg(long, default_value = "assets/mnist10k")]
+    pub data: PathBuf,
+    /// Epochs to train (in total, when resuming).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Latent size (default: 20 for mlp, 16 for conv).
+    #[arg(long)]
+    pub latent_dim: Option<usize>,
+    /// Seed of initialisation, shuffling and noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (default: runs/<model>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue from the checkpoint in the output folder.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
+    let arch: Arch = args.model.parse()?;
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        bail!("--lr must be a positive number, got {}", args.lr);
+    }
+    if args.latent_dim == Some(0) {
+        bail!("--latent-dim must be at least 1");
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(arch.to_string()));
+    let train = Dataset::load(&args.data, Split::Train)?;
+    let test = Dataset::load(&args.data, Split::Test)?;
+    let resume = if args.resume {
+        let ck = Checkpoint::load(&out).with_context(|| format!("--resume: cannot resume from {}", out.display()))?;
+        Some(ck)
+    } else {
+        None
+    };
+    let config = match &resume {
+        Some(ck) => ck.config.clone(),
+        None => ModelConfig::preset(arch, train.shape, args.latent_dim),
+    };
+    let settings = match &resume {
+        Some(ck) => TrainSettings { epochs: args.epochs, ..ck.train.clone() },
+        None => TrainSettings { batch: args.batch, lr: args.lr, seed: args.seed, epochs: args.epochs },
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    check_writable(&out)?;
+    let ctx = cli.context()?;
+    eprintln!("adapter: {} ({:?}); {} training / {} test images of {:?}", ctx.info.name, ctx.info.backend, train.len(), test.len(), train.shape);
+    let mut trainer = Trainer::new(&ctx, config.clone(), settings.clone(), &train, &test, resume)?;
+    write_config(&out, &config, &settings, &args.data)?;
+    if trainer.epoch == 0 {
+        std::fs::write(out.join("metrics.csv"), "epoch,train_loss,test_loss,images_per_s,seconds\n")
+            .with_context(|| format!("cannot write {}", out.join("metrics.csv").display()))?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    while trainer.epoch < settings.epochs {
+        let bar = ProgressBar::new(train.len() as u64);
+        bar.set_style(ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}").unwrap().progress_chars("=> "));
+        bar.set_message(format!("{}/{}", trainer.epoch + 1, settings.epochs));
+        let report = trainer.train_epoch(&mut |done| bar.set_position(done as u64), &stop);
+        bar.finish_and_clear();
+        let report = match report {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                eprintln!("interrupted: the checkpoint of epoch {} in {} is kept", trainer.epoch, out.display());
+                return Ok(ExitCode::from(130));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        trainer.checkpoint()?.save(&out.join("checkpoint.safetensors"))?;
+        append_metrics(&out, &report)?;
+        super::images::write_run_pictures(&ctx, &trainer.checkpoint()?, &test, &out)?;
+        println!(
+            "epoch {:>3}: train loss {:.3}, test loss {:.3} nats/image, {:.0} images/s, {:.1} s",
+            report.epoch, report.train_loss, report.test_loss, report.images_per_s, report.seconds
+        );
+    }
+    println!("done: {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(".latent-write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("the output folder {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn write_config(out: &Path, config: &ModelConfig, settings: &TrainSettings, data: &Path) -> Result<()> {
+    let doc = serde_json::json!({
+        "model": config.arch,
+        "input_shape": [config.input.0, config.input.1, config.input.2],
+        "latent_dim": config.latent,
+        "hidden": config.hidden,
+        "channels": [config.channels.0, config.channels.1],
+        "data": data.display().to_string(),
+        "epochs": settings.epochs,
+        "batch": settings.batch,
+        "lr": settings.lr,
+        "seed": settings.seed,
+        "optimizer": {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    });
+    latent_engine::io::write_atomic(&out.join("config.json"), serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    Ok(())
+}
+
+fn append_metrics(out: &Path, r: &EpochReport) -> Result<()> {
+    use std::io::Write;
+    let path = out.join("metrics.csv");
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(f, "{},{:.6},{:.6},{:.1},{:.3}", r.epoch, r.train_loss, r.test_loss, r.images_per_s, r.seconds)?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! The executor: turns a planned graph into buffers, bind groups and
+//! dispatches once, then records and submits them every step.
+
+use std::collections::HashMap;
+
+use super::plan::{self, Plan};
+use super::{Graph, Node, Op, TensorId, TensorKind};
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::kernels::adam::{self, AdamConfig};
+use crate::kernels::matmul::MatmulShape;
+use crate::kernels::{activations, conv2d, conv_transpose2d, data, matmul, reduce, vae};
+use crate::rng::Rng;
+
+/// Elements between two loss values in the loss buffer: 256 bytes, the
+/// storage-offset alignment, so each loss is its own binding.
+pub const LOSS_STRIDE: usize = 64;
+
+/// Parameters with their Adam moments, on the GPU, in a fixed order.
+#[derive(Debug)]
+pub struct ParamStore {
+    /// Checkpoint names, e.g. `fc1.weight`.
+    pub names: Vec<String>,
+    /// PyTorch shapes.
+    pub shapes: Vec<Vec<usize>>,
+    /// Values.
+    pub values: Vec<GpuSlice>,
+    /// Adam's first moments.
+    pub m: Vec<GpuSlice>,
+    /// Adam's second moments.
+    pub v: Vec<GpuSlice>,
+}
+
+impl ParamStore {
+    /// Parameters initialised as PyTorch does, U(−1/√fan_in, 1/√fan_in), from `seed`;
+    /// `specs` are (name, shape, fan_in).
+    pub fn init(ctx: &Context, specs: &[(String, Vec<usize>, usize)], seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let values: Vec<Vec<f32>> = specs
+            .iter()
+            .map(|(_, shape, fan_in)| {
+                let bound = 1.0 / (*fan_in as f64).sqrt();
+                let n = shape.iter().product();
+                (0..n).map(|_| rng.range(-bound, bound) as f32).collect()
+            })
+            .collect();
+        Self::from_values(ctx, specs, &values, None)
+    }
+
+    /// Parameters from given values (and Adam moments, zero when None).
+    pub fn from_values(
+        ctx: &Context,
+        specs: &[(String, Vec<usize>, usize)],
+        values: &[Vec<f32>],
+        moments: Option<(&[Vec<f32>], &[Vec<f32>])>,
+    ) -> Self {
+        let upload = |label: &str, v: &[f32]| ctx.upload(label, v);
+        Self {
+            names: specs.iter().map(|s| s.0.clone()).collect(),
+            shapes: specs.iter().map(|s| s.1.clone()).collect(),
+            values: specs.iter().zip(values).map(|(s, v)| upload(&s.0, v)).collect(),
+            m: match moments {
+                Some((m, _)) => m.iter().map(|v| upload("adam m", v)).collect(),
+                None => specs.iter().map(|s| ctx.zeros("adam m", s.1.iter().product())).collect(),
+            },
+            v: match moments {
+                Some((_, v)) => v.iter().map(|v| upload("adam v", v)).collect(),
+                None => specs.iter().map(|s| ctx.zeros("adam v", s.1.iter().product())).collect(),
+            },
+        }
+    }
+
+    /// Index of parameter `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// Bytes of values and moments.
+    pub fn bytes(&self) -> u64 {
+        self.values.iter().map(|v| v.bytes()).sum::<u64>() * 3
+    }
+}
+
+/// A graph made ready to run: every buffer, bind group and dispatch exists.
+pub struct Executor {
+    /// The graph, backward nodes included.
+    pub graph: Graph,
+    /// Its buffer plan.
+    pub plan: Plan,
+    buffers: Vec<Option<GpuSlice>>,
+    slots: Vec<wgpu::Buffer>,
+    /// Dispatches of one step, in order (prologue, forward, backward, optimizer).
+    pub dispatches: Vec<Dispatch>,
+    /// Loss sums: loss j at element j · LOSS_STRIDE, added to on every step.
+    pub loss: GpuSlice,
+}
+
+/// What an executor needs besides its graph.
+pub struct ExecOptions<'a> {
+    /// The parameters the graph's `Param` tensors bind to (by name).
+    pub params: &'a ParamStore,
+    /// The step state buffer (2 × u32) that the generator and Adam read.
+    pub state: &'a GpuSlice,
+    /// Buffers for `Input` tensors the caller owns; others are allocated.
+    pub inputs: HashMap<TensorId, GpuSlice>,
+    /// Dispatches to run first every step (e.g. gathering the batch).
+    pub prologue: Vec<Dispatch>,
+    /// Train: append Adam for every parameter gradient, then advance the state
+    /// by `batch` (the gradients must be the graph's outputs from autodiff).
+    pub train: Option<(AdamConfig, Vec<(TensorId, TensorId)>, usize)>,
+}
+
+impl Executor {
+    /// Plan `graph`, allocate its slots and make every dispatch.
+    pub fn new(ctx: &Context, graph: Graph, opts: ExecOptions) -> Result<Self> {
+        let plan = plan::plan(&graph);
+        let slots: Vec<wgpu::Buffer> = plan
+            .slot_len
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| ctx.zeros(&format!("slot {i}"), len).buffer)
+            .collect();
+        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        let mut buffers: Vec<Option<GpuSlice>> = vec![None; graph.tensors.len()];
+        for (i, t) in graph.tensors.iter().enumerate() {
+            let root = graph.root(TensorId(i));
+            let len = t.numel();
+            if len as u64 * 4 > max_binding {
+                return Err(Error::Limit {
+                    what: format!("tensor {} {:?}", t.name, t.shape),
+                    needed: len as u64 * 4,
+                    limit: max_binding,
+                    hint: "use a smaller batch (--batch) or a smaller model",
+                });
+            }
+            let buffer = match &graph.tensor(root).kind {
+                TensorKind::Computed => plan.slot_of[root.0].map(|s| slots[s].clone()),
+                TensorKind::Param(name) => {
+                    let k = opts.params.index(name).ok_or_else(|| Error::Invalid(format!("no parameter named {name}")))?;
+                    Some(opts.params.values[k].buffer.clone())
+                }
+                TensorKind::Input => {
+                    let b = match opts.inputs.get(&root) {
+                        Some(b) => b.buffer.clone(),
+                        None => ctx.zeros(&graph.tensor(root).name, graph.tensor(root).numel()).buffer,
+                    };
+                    Some(b)
+                }
+            };
+            buffers[i] = buffer.map(|buffer| GpuSlice { buffer, offset: 0, len });
+        }
+        // Inputs allocated here are shared by their aliases: fix the alias entries.
+        for i in 0..graph.tensors.len() {
+            let root = graph.root(TensorId(i));
+            if root.0 != i {
+                if let (Some(r), Some(b)) = (buffers[root.0].clone(), buffers[i].as_mut()) {
+                    b.buffer = r.buffer;
+                }
+            }
+        }
+        let loss = ctx.zeros("loss", graph.losses.len().max(1) * LOSS_STRIDE);
+        let mut exec = Self { graph, plan, buffers, slots, dispatches: opts.prologue, loss };
+        for i in 0..exec.graph.nodes.len() {
+            let node = exec.graph.nodes[i].clone();
+            let ds = exec.dispatches_for(ctx, &node, opts.state)?;
+            exec.dispatches.extend(ds);
+        }
+        if let Some((cfg, grads, batch)) = &opts.train {
+            for (param, grad) in grads {
+                let TensorKind::Param(name) = &exec.graph.tensor(*param).kind else { unreachable!() };
+                let k = opts.params.index(name).unwrap();
+                let d = adam::update(ctx, *cfg, exec.buf(*grad), opts.state, &opts.params.values[k], &opts.params.m[k], &opts.params.v[k])?;
+                exec.dispatches.push(d);
+            }
+            exec.dispatches.push(data::state_advance(ctx, opts.state, *batch)?);
+        }
+        Ok(exec)
+    }
+
+    /// The buffer of tensor `t`.
+    pub fn buf(&self, t: TensorId) -> &GpuSlice {
+        self.buffers[t.0].as_ref().expect("every tensor has a buffer")
+    }
+
+    /// Bytes of the planned slots.
+    pub fn planned_bytes(&self) -> u64 {
+        self.plan.planned_bytes()
+    }
+
+    /// Bytes of the slot buffers actually allocated.
+    pub fn slot_bytes(&self) -> u64 {
+        self.slots.iter().map(|b| b.size()).sum()
+    }
+
+    /// Record `steps` steps into one encoder and submit it once.
+    pub fn run_steps(&self, ctx: &Context, steps: usize) {
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        for _ in 0..steps {
+            ctx.record(&mut encoder, "step", &self.dispatches);
+        }
+        ctx.submit(encoder);
+    }
+
+    /// Zero the loss sums.
+    pub fn reset_loss(&self, ctx: &Context) {
+        ctx.write(&self.loss, &vec![0f32; self.loss.len]);
+    }
+
+    /// Read the loss sums back (one readback): one value per loss term.
+    pub fn read_loss(&self, ctx: &Context) -> Result<Vec<f32>> {
+        let all: Vec<f32> = ctx.download(&self.loss)?;
+        Ok((0..self.graph.losses.len()).map(|j| all[j * LOSS_STRIDE]).collect())
+    }
+
+    fn loss_slot(&self, j: usize) -> GpuSlice {
+        GpuSlice { buffer: self.loss.buffer.clone(), offset: (j * LOSS_STRIDE * 4) as u64, len: 1 }
+    }
+
+    fn dispatches_for(&self, ctx: &Context, node: &Node, state: &GpuSlice) -> Result<Vec<Dispatch>> {
+        let i = |k: usize| self.buf(node.inputs[k]);
+        let o = |k: usize| self.buf(node.outputs[k]);
+        let bias = || node.inputs.get(2).map(|&b| self.buf(b));
+        let shape = |k: usize| self.graph.shape(node.inputs[k]).to_vec();
+        let d = match &node.op {
+            Op::Dense { relu } => {
+                let (xs, ws) = (shape(0), shape(1));
+                let s = MatmulShape { m: xs[0], n: ws[0], k: xs[1], trans_a: false, trans_b: true };
+                vec![matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?]
+            }
+            Op::Conv2d { shape, relu } => vec![conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?],
+            Op::ConvTranspose2d { shape, relu } => {
+                vec![conv_transpose2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?]
+            }
+            Op::Activation(act) => vec![activations::forward(ctx, *act, i(0), o(0))?],
+            Op::Add => vec![activations::add(ctx, i(0), i(1), o(0), 1.0, 1.0)?],
+            Op::Reparam { seed } => vec![vae::reparam_forward(ctx, i(0), i(1), state, o(1), o(0), *seed)?],
+            Op::BceLoss | Op::KlLoss => {
+                let j = self.graph.losses.iter().position(|&l| l == node.outputs[0]).unwrap();
+                let s = shape(0);
+                let per_row = s[1..].iter().product();
+                let rows = if node.op == Op::BceLoss {
+                    vae::bce_forward(ctx, i(0), i(1), o(0), per_row)?
+                } else {
+                    vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?
+                };
+                let total = reduce::sum_into(ctx, o(0), &self.loss_slot(j), (1, 1, s[0]), 1, 1.0, true)?;
+                vec![rows, total]
+            }
+            Op::MatMul(s) => vec![matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?],
+            Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
+            Op::ActivationBackward(act) => vec![activations::backward(ctx, *act, i(0), i(1), o(0))?],
+            Op::Conv2dBackwardInput(s) => vec![conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?],
+            Op::Conv2dBackwardWeight(s) => vec![conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?],
+            Op::BceBackward => vec![vae::bce_backward(ctx, i(0), i(1), o(0), 1.0)?],
+            Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],
+            Op::ReparamBackward => vec![vae::reparam_backward(ctx, i(0), i(1), i(2), o(0))?],
+        };
+        Ok(d)
+    }
+}

@@ -1,0 +1,265 @@
+//! Training a VAE: the dataset lives on the GPU, each step gathers its batch
+//! there, runs forward, backward and Adam in one recorded dispatch list, and
+//! several steps go in one submit. The loss is read back once per epoch.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::buffers::GpuSlice;
+use crate::checkpoint::{Checkpoint, TrainSettings};
+use crate::context::Context;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::graph::autodiff;
+use crate::graph::exec::{ExecOptions, Executor, ParamStore};
+use crate::kernels::adam::AdamConfig;
+use crate::kernels::data::{gather_rows, state_advance};
+use crate::model::ModelConfig;
+use crate::rng::Rng;
+
+/// Steps recorded into one submit.
+pub const STEPS_PER_SUBMIT: usize = 8;
+
+/// One epoch's figures (a row of `metrics.csv`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochReport {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean −ELBO per training image during the epoch (nats).
+    pub train_loss: f64,
+    /// Mean −ELBO per test image after the epoch (nats, one ε draw).
+    pub test_loss: f64,
+    /// Training images per second (upload, forward, backward, Adam, loss readback).
+    pub images_per_s: f64,
+    /// Seconds of training in the epoch (evaluation excluded).
+    pub seconds: f64,
+}
+
+/// A dataset uploaded once, with a permutation buffer rewritten each epoch.
+struct GpuData {
+    images: GpuSlice,
+    perm: GpuSlice,
+    len: usize,
+}
+
+impl GpuData {
+    fn new(ctx: &Context, ds: &Dataset) -> Self {
+        let ident: Vec<u32> = (0..ds.len() as u32).collect();
+        Self { images: ctx.upload("dataset", &ds.images), perm: ctx.upload("permutation", &ident), len: ds.len() }
+    }
+}
+
+/// A training run in progress.
+pub struct Trainer<'a> {
+    ctx: &'a Context,
+    /// The model.
+    pub config: ModelConfig,
+    /// Batch, learning rate, seed, epochs.
+    pub settings: TrainSettings,
+    /// Parameters and Adam state on the GPU.
+    pub params: ParamStore,
+    state: GpuSlice,
+    eval_state: GpuSlice,
+    train: GpuData,
+    test: GpuData,
+    /// (executor, batch) for full batches and the last partial one.
+    steps: Vec<(Executor, usize)>,
+    evals: Vec<(Executor, usize)>,
+    /// Epochs completed.
+    pub epoch: usize,
+    step: u32,
+}
+
+fn check_settings(s: &TrainSettings) -> Result<()> {
+    if s.batch == 0 || s.epochs == 0 {
+        return Err(Error::Invalid(format!("batch ({}) and epochs ({}) must be at least 1", s.batch, s.epochs)));
+    }
+    if !(s.lr.is_finite() && s.lr > 0.0) {
+        return Err(Error::Invalid(format!("the learning rate must be a positive number, got {}", s.lr)));
+    }
+    Ok(())
+}
+
+impl<'a> Trainer<'a> {
+    /// Set up a run: upload the data, initialise (or restore) the parameters and
+    /// build every executor.
+    pub fn new(
+        ctx: &'a Context,
+        config: ModelConfig,
+        settings: TrainSettings,
+        train: &Dataset,
+        test: &Dataset,
+        resume: Option<Checkpoint>,
+    ) -> Result<Self> {
+        config.validate()?;
+        check_settings(&settings)?;
+        if train.shape != config.input || test.shape != config.input {
+            return Err(Error::Invalid(format!(
+                "the data's images are {:?} (train) / {:?} (test) but the model expects {:?}",
+                train.shape, test.shape, config.input
+            )));
+        }
+        let specs = config.param_specs();
+        let (params, epoch, step) = match &resume {
+            Some(ck) => {
+                if ck.config != config {
+                    return Err(Error::Checkpoint { path: "resume".into(), msg: format!("was trained with {:?}, not {:?}", ck.config, config) });
+                }
+                let values: Vec<Vec<f32>> = ck.params.iter().map(|p| p.2.clone()).collect();
+                let moments = ck.moments.as_ref().map(|(m, v)| (&m[..], &v[..]));
+                (ParamStore::from_values(ctx, &specs, &values, moments), ck.epoch, ck.step)
+            }
+            None => (ParamStore::init(ctx, &specs, settings.seed), 0, 0),
+        };
+        let state = ctx.upload("step state", &[step, 0u32]);
+        let eval_state = ctx.upload("eval state", &[0u32, 0u32]);
+        let mut t = Self {
+            ctx,
+            config,
+            settings,
+            params,
+            state,
+            eval_state,
+            train: GpuData::new(ctx, train),
+            test: GpuData::new(ctx, test),
+            steps: Vec::new(),
+            evals: Vec::new(),
+            epoch,
+            step,
+        };
+        let b = t.settings.batch.min(t.train.len);
+        t.steps.push((t.executor(b, true)?, b));
+        if t.train.len % b != 0 {
+            let tail = t.train.len % b;
+            t.steps.push((t.executor(tail, true)?, tail));
+        }
+        let eb = t.test.len.min(1000);
+        t.evals.push((t.executor(eb, false)?, eb));
+        if t.test.len % eb != 0 {
+            let tail = t.test.len % eb;
+            t.evals.push((t.executor(tail, false)?, tail));
+        }
+        Ok(t)
+    }
+
+    /// A training (or evaluation) step for batches of `batch`.
+    fn executor(&self, batch: usize, train: bool) -> Result<Executor> {
+        let ctx = self.ctx;
+        let (mut graph, x, ..) = self.config.training_graph(batch, self.settings.seed as u32)?;
+        let x_buf = ctx.zeros("batch", batch * self.config.dim());
+        let (data, state) = if train { (&self.train, &self.state) } else { (&self.test, &self.eval_state) };
+        let gather = gather_rows(ctx, &data.images, &data.perm, state, &x_buf, self.config.dim())?;
+        let grads = if train { Some(autodiff::backward(&mut graph)?) } else { None };
+        let adam = AdamConfig { lr: self.settings.lr, ..Default::default() };
+        let opts = ExecOptions {
+            params: &self.params,
+            state,
+            inputs: [(x, x_buf)].into_iter().collect(),
+            prologue: vec![gather],
+            train: grads.map(|g| (adam, g, batch)),
+        };
+        let mut exec = Executor::new(ctx, graph, opts)?;
+        if !train {
+            exec.dispatches.push(state_advance(ctx, state, batch)?);
+        }
+        Ok(exec)
+    }
+
+    /// Bytes of GPU buffers the run holds (data, parameters, Adam state, slots).
+    pub fn gpu_bytes(&self) -> u64 {
+        let data = self.train.images.bytes() + self.train.perm.bytes() + self.test.images.bytes() + self.test.perm.bytes();
+        let execs: u64 = self.steps.iter().chain(&self.evals).map(|(e, _)| e.slot_bytes()).sum();
+        data + self.params.bytes() + execs
+    }
+
+    /// The full-batch training executor (for plans and counters).
+    pub fn step_executor(&self) -> &Executor {
+        &self.steps[0].0
+    }
+
+    /// Run `n` full-batch steps from the start of a fresh permutation (benchmarks).
+    pub fn run_steps(&mut self, n: usize) -> Result<()> {
+        self.ctx.write(&GpuSlice { buffer: self.state.buffer.clone(), offset: 4, len: 1 }, &[0u32]);
+        let (exec, _) = &self.steps[0];
+        exec.run_steps(self.ctx, n);
+        self.ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
+        self.step += n as u32;
+        self.ctx.check()
+    }
+
+    /// Train one epoch, calling `progress(images done)` after each submit, and
+    /// evaluate on the test set. `stop` is checked between submits.
+    pub fn train_epoch(&mut self, progress: &mut dyn FnMut(usize), stop: &AtomicBool) -> Result<Option<EpochReport>> {
+        let ctx = self.ctx;
+        let epoch = self.epoch + 1;
+        let mut perm: Vec<u32> = (0..self.train.len as u32).collect();
+        Rng::new(self.settings.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).shuffle(&mut perm);
+        let started = Instant::now();
+        ctx.write(&self.train.perm, &perm);
+        ctx.write(&GpuSlice { buffer: self.state.buffer.clone(), offset: 4, len: 1 }, &[0u32]);
+        for (e, _) in &self.steps {
+            e.reset_loss(ctx);
+        }
+        let (full, b) = (&self.steps[0].0, self.steps[0].1);
+        let n_full = self.train.len / b;
+        let mut done = 0;
+        while done < n_full {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let k = STEPS_PER_SUBMIT.min(n_full - done);
+            full.run_steps(ctx, k);
+            ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
+            done += k;
+            progress(done * b);
+        }
+        if let Some((tail, _)) = self.steps.get(1) {
+            tail.run_steps(ctx, 1);
+        }
+        let mut total = 0.0;
+        for (e, _) in &self.steps {
+            total += e.read_loss(ctx)?.iter().map(|&v| v as f64).sum::<f64>();
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let steps_this_epoch = self.steps.len() - 1 + n_full;
+        progress(self.train.len);
+        let train_loss = total / self.train.len as f64;
+        if !train_loss.is_finite() {
+            return Err(Error::NonFinite { value: train_loss as f32, epoch, step: steps_this_epoch });
+        }
+        self.step += steps_this_epoch as u32;
+        self.epoch = epoch;
+        let test_loss = self.evaluate()?;
+        Ok(Some(EpochReport { epoch, train_loss, test_loss, images_per_s: self.train.len as f64 / seconds, seconds }))
+    }
+
+    /// Mean −ELBO per test image (one ε draw per image, seeded by the epoch).
+    pub fn evaluate(&self) -> Result<f64> {
+        let ctx = self.ctx;
+        ctx.write(&self.eval_state, &[self.epoch as u32, 0u32]);
+        let mut total = 0.0;
+        for (e, batch) in &self.evals {
+            e.reset_loss(ctx);
+            let runs = if *batch == self.evals[0].1 { self.test.len / batch } else { 1 };
+            e.run_steps(ctx, runs);
+            total += e.read_loss(ctx)?.iter().map(|&v| v as f64).sum::<f64>();
+        }
+        Ok(total / self.test.len as f64)
+    }
+
+    /// Everything needed to resume: parameters, Adam moments, epoch and step.
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        let ctx = self.ctx;
+        let down = |v: &[GpuSlice]| -> Result<Vec<Vec<f32>>> { v.iter().map(|s| ctx.download(s)).collect() };
+        let values = down(&self.params.values)?;
+        let params = self.params.names.iter().zip(&self.params.shapes).zip(values).map(|((n, s), v)| (n.clone(), s.clone(), v)).collect();
+        Ok(Checkpoint {
+            config: self.config.clone(),
+            train: self.settings.clone(),
+            epoch: self.epoch,
+            step: self.step,
+            params,
+            moments: Some((down(&self.params.m)?, down(&self.params.v)?)),
+        })
+    }
+}
