@@ -5,6 +5,7 @@
 //! Shapes are checked when an op is added; errors name the op and the shapes.
 
 pub mod autodiff;
+pub mod cpu;
 pub mod exec;
 pub mod plan;
 
