@@ -3,6 +3,7 @@
 mod bench;
 mod devices;
 mod images;
+mod inference;
 mod train;
 mod selftest;
 
@@ -40,6 +41,14 @@ fn parse_backend(s: &str) -> Result<BackendChoice, String> {
 pub enum Command {
     /// Train a VAE and write checkpoints, metrics and pictures after each epoch.
     Train(train::Args),
+    /// Decode samples from the prior into a PNG grid.
+    Sample(inference::SampleArgs),
+    /// Test images beside their reconstructions, as a PNG grid.
+    Reconstruct(inference::ReconstructArgs),
+    /// Decode points on the line between two test images' latent codes.
+    Interpolate(inference::InterpolateArgs),
+    /// Write the latent means and log-variances of a split as CSV.
+    Encode(inference::EncodeArgs),
     /// List every adapter wgpu sees, marking the one `--adapter auto` picks.
     Devices,
     /// Check every kernel against its CPU reference on this adapter.
@@ -63,6 +72,10 @@ pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
     let _ = started;
     match &cli.command {
         Command::Devices => devices::run(&cli),
+        Command::Sample(a) => inference::sample(&cli, a),
+        Command::Reconstruct(a) => inference::reconstruct(&cli, a),
+        Command::Interpolate(a) => inference::interpolate(&cli, a),
+        Command::Encode(a) => inference::encode(&cli, a),
         Command::Train(args) => train::run(&cli, args),
         Command::Selftest(args) => selftest::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
