@@ -237,3 +237,217 @@ fn matmul_tn(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     store4(row0, col0, acc);
 }
+
+// Uniform-window variant for CPU adapters. On llvmpipe a storage-buffer load
+// costs about 3.5 ns per float per invocation, a uniform load a tenth of that,
+// so B goes through the uniform binding: Bt = B stored (N, K) (transposed on
+// the GPU first when it is not), one dispatch per window of `nc` rows of Bt
+// (≤ 64 KiB). Each invocation computes one row of C across 16 window columns:
+// one storage load of A feeds 16 multiply-adds. Needs K % 4 == 0.
+// Bindings: 0 wa (A, strided as above), 1 wb (window of Bt, nc × K),
+// 2 bias (N), 3 wc (C (M, N)), 4 wp.
+struct WindowParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    a_rs: u32,
+    a_ks: u32,
+    n0: u32,
+    nc: u32,
+    has_bias: u32,
+    relu: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> wa: array<f32>;
+@group(0) @binding(1) var<uniform> wb: array<vec4<f32>, 4096>;
+@group(0) @binding(2) var<storage, read> wbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> wc: array<f32>;
+@group(0) @binding(4) var<uniform> wp: WindowParams;
+
+fn store_window(row: u32, j0: u32, acc: array<vec4<f32>, 4>) {
+    if row >= wp.m {
+        return;
+    }
+    for (var j = 0u; j < 16u; j++) {
+        let col = j0 + j;
+        if col < wp.nc {
+            var v = acc[j / 4u][j % 4u];
+            let n = wp.n0 + col;
+            if wp.has_bias == 1u {
+                v += wbias[n];
+            }
+            if wp.relu == 1u {
+                v = max(v, 0.0);
+            }
+            wc[row * wp.n + n] = v;
+        }
+    }
+}
+
+// Each invocation: 4 rows × 16 window columns. Written out by hand so that
+// llvmpipe keeps everything in registers.
+@compute @workgroup_size(16, 1, 1)
+fn matmul_window(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.x * 4u;
+    let j0 = gid.y * 16u;
+    if row0 >= wp.m || j0 >= wp.nc {
+        return;
+    }
+    let k4 = wp.k / 4u;
+    let last = wp.nc - 1u;
+    let o0 = min(j0 + 0u, last) * k4;
+    let o1 = min(j0 + 1u, last) * k4;
+    let o2 = min(j0 + 2u, last) * k4;
+    let o3 = min(j0 + 3u, last) * k4;
+    let o4 = min(j0 + 4u, last) * k4;
+    let o5 = min(j0 + 5u, last) * k4;
+    let o6 = min(j0 + 6u, last) * k4;
+    let o7 = min(j0 + 7u, last) * k4;
+    let o8 = min(j0 + 8u, last) * k4;
+    let o9 = min(j0 + 9u, last) * k4;
+    let o10 = min(j0 + 10u, last) * k4;
+    let o11 = min(j0 + 11u, last) * k4;
+    let o12 = min(j0 + 12u, last) * k4;
+    let o13 = min(j0 + 13u, last) * k4;
+    let o14 = min(j0 + 14u, last) * k4;
+    let o15 = min(j0 + 15u, last) * k4;
+    let a_row0 = min(row0 + 0u, wp.m - 1u) * wp.a_rs;
+    let a_row1 = min(row0 + 1u, wp.m - 1u) * wp.a_rs;
+    let a_row2 = min(row0 + 2u, wp.m - 1u) * wp.a_rs;
+    let a_row3 = min(row0 + 3u, wp.m - 1u) * wp.a_rs;
+    var acc0_0 = vec4<f32>(0.0);
+    var acc0_1 = vec4<f32>(0.0);
+    var acc0_2 = vec4<f32>(0.0);
+    var acc0_3 = vec4<f32>(0.0);
+    var acc1_0 = vec4<f32>(0.0);
+    var acc1_1 = vec4<f32>(0.0);
+    var acc1_2 = vec4<f32>(0.0);
+    var acc1_3 = vec4<f32>(0.0);
+    var acc2_0 = vec4<f32>(0.0);
+    var acc2_1 = vec4<f32>(0.0);
+    var acc2_2 = vec4<f32>(0.0);
+    var acc2_3 = vec4<f32>(0.0);
+    var acc3_0 = vec4<f32>(0.0);
+    var acc3_1 = vec4<f32>(0.0);
+    var acc3_2 = vec4<f32>(0.0);
+    var acc3_3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < k4; kk++) {
+        let k0 = kk * 4u * wp.a_ks;
+        let k1 = k0 + wp.a_ks;
+        let k2 = k1 + wp.a_ks;
+        let k3 = k2 + wp.a_ks;
+        let a0 = vec4<f32>(wa[a_row0 + k0], wa[a_row0 + k1], wa[a_row0 + k2], wa[a_row0 + k3]);
+        let a1 = vec4<f32>(wa[a_row1 + k0], wa[a_row1 + k1], wa[a_row1 + k2], wa[a_row1 + k3]);
+        let a2 = vec4<f32>(wa[a_row2 + k0], wa[a_row2 + k1], wa[a_row2 + k2], wa[a_row2 + k3]);
+        let a3 = vec4<f32>(wa[a_row3 + k0], wa[a_row3 + k1], wa[a_row3 + k2], wa[a_row3 + k3]);
+        let b0 = wb[o0 + kk];
+        acc0_0.x += dot(a0, b0);
+        acc1_0.x += dot(a1, b0);
+        acc2_0.x += dot(a2, b0);
+        acc3_0.x += dot(a3, b0);
+        let b1 = wb[o1 + kk];
+        acc0_0.y += dot(a0, b1);
+        acc1_0.y += dot(a1, b1);
+        acc2_0.y += dot(a2, b1);
+        acc3_0.y += dot(a3, b1);
+        let b2 = wb[o2 + kk];
+        acc0_0.z += dot(a0, b2);
+        acc1_0.z += dot(a1, b2);
+        acc2_0.z += dot(a2, b2);
+        acc3_0.z += dot(a3, b2);
+        let b3 = wb[o3 + kk];
+        acc0_0.w += dot(a0, b3);
+        acc1_0.w += dot(a1, b3);
+        acc2_0.w += dot(a2, b3);
+        acc3_0.w += dot(a3, b3);
+        let b4 = wb[o4 + kk];
+        acc0_1.x += dot(a0, b4);
+        acc1_1.x += dot(a1, b4);
+        acc2_1.x += dot(a2, b4);
+        acc3_1.x += dot(a3, b4);
+        let b5 = wb[o5 + kk];
+        acc0_1.y += dot(a0, b5);
+        acc1_1.y += dot(a1, b5);
+        acc2_1.y += dot(a2, b5);
+        acc3_1.y += dot(a3, b5);
+        let b6 = wb[o6 + kk];
+        acc0_1.z += dot(a0, b6);
+        acc1_1.z += dot(a1, b6);
+        acc2_1.z += dot(a2, b6);
+        acc3_1.z += dot(a3, b6);
+        let b7 = wb[o7 + kk];
+        acc0_1.w += dot(a0, b7);
+        acc1_1.w += dot(a1, b7);
+        acc2_1.w += dot(a2, b7);
+        acc3_1.w += dot(a3, b7);
+        let b8 = wb[o8 + kk];
+        acc0_2.x += dot(a0, b8);
+        acc1_2.x += dot(a1, b8);
+        acc2_2.x += dot(a2, b8);
+        acc3_2.x += dot(a3, b8);
+        let b9 = wb[o9 + kk];
+        acc0_2.y += dot(a0, b9);
+        acc1_2.y += dot(a1, b9);
+        acc2_2.y += dot(a2, b9);
+        acc3_2.y += dot(a3, b9);
+        let b10 = wb[o10 + kk];
+        acc0_2.z += dot(a0, b10);
+        acc1_2.z += dot(a1, b10);
+        acc2_2.z += dot(a2, b10);
+        acc3_2.z += dot(a3, b10);
+        let b11 = wb[o11 + kk];
+        acc0_2.w += dot(a0, b11);
+        acc1_2.w += dot(a1, b11);
+        acc2_2.w += dot(a2, b11);
+        acc3_2.w += dot(a3, b11);
+        let b12 = wb[o12 + kk];
+        acc0_3.x += dot(a0, b12);
+        acc1_3.x += dot(a1, b12);
+        acc2_3.x += dot(a2, b12);
+        acc3_3.x += dot(a3, b12);
+        let b13 = wb[o13 + kk];
+        acc0_3.y += dot(a0, b13);
+        acc1_3.y += dot(a1, b13);
+        acc2_3.y += dot(a2, b13);
+        acc3_3.y += dot(a3, b13);
+        let b14 = wb[o14 + kk];
+        acc0_3.z += dot(a0, b14);
+        acc1_3.z += dot(a1, b14);
+        acc2_3.z += dot(a2, b14);
+        acc3_3.z += dot(a3, b14);
+        let b15 = wb[o15 + kk];
+        acc0_3.w += dot(a0, b15);
+        acc1_3.w += dot(a1, b15);
+        acc2_3.w += dot(a2, b15);
+        acc3_3.w += dot(a3, b15);
+    }
+    store_window(row0 + 0u, j0, array<vec4<f32>, 4>(acc0_0, acc0_1, acc0_2, acc0_3));
+    store_window(row0 + 1u, j0, array<vec4<f32>, 4>(acc1_0, acc1_1, acc1_2, acc1_3));
+    store_window(row0 + 2u, j0, array<vec4<f32>, 4>(acc2_0, acc2_1, acc2_2, acc2_3));
+    store_window(row0 + 3u, j0, array<vec4<f32>, 4>(acc3_0, acc3_1, acc3_2, acc3_3));
+}
+
+// out (C, R) = transpose of x (R, C). Bindings: 0 tx, 1 tout, 2 tp.
+struct TransposeParams {
+    rows: u32,
+    cols: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> tx: array<f32>;
+@group(0) @binding(1) var<storage, read_write> tout: array<f32>;
+@group(0) @binding(2) var<uniform> tp: TransposeParams;
+
+@compute @workgroup_size(8, 8, 1)
+fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.y;
+    let c = gid.x;
+    if r >= tp.rows || c >= tp.cols {
+        return;
+    }
+    tout[c * tp.rows + r] = tx[r * tp.cols + c];
+}

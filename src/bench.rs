@@ -48,9 +48,10 @@ fn matmul_bench(ctx: &Context, variant: Variant, shape: MatmulShape) -> Result<K
     let b = ctx.zeros("b", shape.k * shape.n);
     let c = ctx.zeros("c", shape.m * shape.n);
     let d = matmul::forward_variant(ctx, variant, shape, &a, &b, None, &c, false)?;
-    let s = time_dispatches(ctx, &[d])?;
+    let s = time_dispatches(ctx, &d)?;
     let name = match variant {
-        Variant::Vec4 => "matmul",
+        Variant::Window => "matmul",
+        Variant::Vec4 => "matmul_vec4",
         Variant::Blocked => "matmul_blocked",
         Variant::Tiled => "matmul_tiled",
     };
@@ -71,9 +72,9 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         let shape = MatmulShape { m, n, k, trans_a: false, trans_b: false };
         for (ta, tb) in [(false, true), (true, false)] {
             let t = MatmulShape { trans_a: ta, trans_b: tb, ..shape };
-            out.push(matmul_bench(ctx, Variant::Vec4, t)?);
+            out.push(matmul_bench(ctx, Variant::Window, t)?);
         }
-        for variant in [Variant::Vec4, Variant::Blocked, Variant::Tiled] {
+        for variant in [Variant::Window, Variant::Vec4, Variant::Blocked, Variant::Tiled] {
             out.push(matmul_bench(ctx, variant, shape)?);
         }
     }

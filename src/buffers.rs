@@ -9,10 +9,16 @@ use wgpu::util::DeviceExt;
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// Usage of every tensor buffer: read and written by kernels, copied both ways.
+/// Usage of every tensor buffer: read and written by kernels, copied both ways,
+/// and readable through 64 KiB uniform windows (see matmul's window variant).
 pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::UNIFORM)
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
+
+/// Bytes every tensor buffer carries past its end, so that a 64 KiB uniform
+/// window starting at any element stays inside the buffer.
+pub const WINDOW_PAD: u64 = 65536;
 
 /// A run of f32 (or u32) elements inside a GPU buffer: what kernels bind.
 #[derive(Clone, Debug)]
@@ -79,16 +85,10 @@ impl Context {
     /// A storage buffer holding `data`.
     pub fn upload<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> GpuSlice {
         let bytes: &[u8] = bytemuck::cast_slice(data);
-        let buffer = if bytes.is_empty() {
-            self.zeros_buffer(label, 4)
-        } else {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents: bytes,
-                    usage: STORAGE,
-                })
-        };
+        let buffer = self.zeros_buffer(label, bytes.len() as u64);
+        if !bytes.is_empty() {
+            self.queue.write_buffer(&buffer, 0, bytes);
+        }
         GpuSlice {
             buffer,
             offset: 0,
@@ -98,9 +98,11 @@ impl Context {
 
     fn zeros_buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
         // wgpu zero-fills new buffers.
+        let size = bytes.max(4).next_multiple_of(4) + WINDOW_PAD;
+        self.counters.allocated_bytes.fetch_add(size, Ordering::Relaxed);
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: bytes.max(4).next_multiple_of(4),
+            size,
             usage: STORAGE,
             mapped_at_creation: false,
         })

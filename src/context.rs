@@ -144,6 +144,8 @@ pub struct Counters {
     pub submits: AtomicU64,
     /// Buffer readbacks (map_async of a staging buffer).
     pub readbacks: AtomicU64,
+    /// Bytes of tensor buffers created so far.
+    pub allocated_bytes: AtomicU64,
 }
 
 impl Counters {

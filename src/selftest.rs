@@ -75,6 +75,10 @@ const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
     (17, 129, 3),
     (130, 20, 129),
     (65, 67, 66),
+    (3, 129, 20),
+    (129, 17, 132),
+    (130, 1, 4),
+    (17, 830, 20),
     (128, 400, 784),
 ];
 
@@ -114,15 +118,21 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         let (bias, gbias) = c.input(n, -1.0, 1.0);
         let relu = i % 2 == 0;
         let want = matmul::reference(shape, &a, &b, Some(&bias), relu);
-        for (variant, name) in [(Variant::Blocked, "matmul_forward"), (Variant::Tiled, "matmul_forward_tiled")] {
+        let variants = [
+            (Variant::Window, "matmul_forward_window"),
+            (Variant::Vec4, "matmul_forward_vec4"),
+            (Variant::Blocked, "matmul_forward"),
+            (Variant::Tiled, "matmul_forward_tiled"),
+        ];
+        for (variant, name) in variants {
             let out = c.ctx.zeros("selftest out", m * n);
             let d = matmul::forward_variant(c.ctx, variant, shape, &ga, &gb, Some(&gbias), &out, relu)?;
-            c.ctx.run(&[d])?;
+            c.ctx.run(&d)?;
             c.check(name, shape.to_string(), &out, &want)?;
         }
     }
     // A dense layer's three backward products, at awkward sizes.
-    for &(n, i, o) in &[(1, 1, 1), (3, 17, 129), (130, 129, 3)] {
+    for &(n, i, o) in &[(1, 1, 1), (3, 17, 129), (130, 129, 3), (128, 20, 400), (40, 784, 20)] {
         let (x, gx) = c.input(n * i, -1.0, 1.0);
         let (w, gw) = c.input(o * i, -1.0, 1.0);
         let (dy, gdy) = c.input(n * o, -1.0, 1.0);
@@ -130,11 +140,11 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         let shape = format!("dense n{n} in{i} out{o}");
         let out = c.ctx.zeros("dx", n * i);
         let s = MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false };
-        c.ctx.run(&[matmul::forward(c.ctx, s, &gdy, &gw, None, &out, false)?])?;
+        c.ctx.run(&matmul::forward(c.ctx, s, &gdy, &gw, None, &out, false)?)?;
         c.check("matmul_backward_input", shape.clone(), &out, &dx)?;
         let out = c.ctx.zeros("dw", o * i);
         let s = MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false };
-        c.ctx.run(&[matmul::forward(c.ctx, s, &gdy, &gx, None, &out, false)?])?;
+        c.ctx.run(&matmul::forward(c.ctx, s, &gdy, &gx, None, &out, false)?)?;
         c.check("matmul_backward_weight", shape.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", o);
         c.ctx.run(&[reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?])?;

@@ -226,7 +226,7 @@ impl Executor {
             Op::Dense { relu } => {
                 let (xs, ws) = (shape(0), shape(1));
                 let s = MatmulShape { m: xs[0], n: ws[0], k: xs[1], trans_a: false, trans_b: true };
-                vec![matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?]
+                matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?
             }
             Op::Conv2d { shape, relu } => vec![conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?],
             Op::ConvTranspose2d { shape, relu } => {
@@ -247,7 +247,7 @@ impl Executor {
                 let total = reduce::sum_into(ctx, o(0), &self.loss_slot(j), (1, 1, s[0]), 1, 1.0, true)?;
                 vec![rows, total]
             }
-            Op::MatMul(s) => vec![matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?],
+            Op::MatMul(s) => matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?,
             Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
             Op::ActivationBackward(act) => vec![activations::backward(ctx, *act, i(0), i(1), o(0))?],
             Op::Conv2dBackwardInput(s) => vec![conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?],
