@@ -115,3 +115,169 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
     }
     Ok(out)
 }
+
+/// One dispatch's share of a profiled step.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProfileRow {
+    /// Kernel (entry point).
+    pub kernel: String,
+    /// How many dispatches of it a step has.
+    pub count: usize,
+    /// GPU milliseconds per step.
+    pub ms: f64,
+    /// Share of the step's GPU time.
+    pub share: f64,
+}
+
+/// Time every dispatch of one replay of `dispatches` with GPU timestamp
+/// queries (one compute pass per dispatch), summed by kernel name.
+pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>> {
+    if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        return Err(Error::Invalid(format!("the adapter '{}' has no timestamp queries; profiles need them", ctx.info.name)));
+    }
+    let n = dispatches.len() as u32;
+    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("profile"), ty: wgpu::QueryType::Timestamp, count: 2 * n });
+    let resolve = ctx.zeros("profile timestamps", 4 * n as usize);
+    let resolve_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("profile resolve"),
+        size: 16 * n as u64,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    for (i, d) in dispatches.iter().enumerate() {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(&d.label),
+            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                query_set: &queries,
+                beginning_of_pass_write_index: Some(2 * i as u32),
+                end_of_pass_write_index: Some(2 * i as u32 + 1),
+            }),
+        });
+        d.record(&mut pass);
+    }
+    encoder.resolve_query_set(&queries, 0..2 * n, &resolve_buf, 0);
+    encoder.copy_buffer_to_buffer(&resolve_buf, 0, &resolve.buffer, 0, 16 * n as u64);
+    ctx.submit(encoder);
+    let ticks: Vec<u64> = ctx.download(&resolve)?;
+    let period = ctx.queue.get_timestamp_period() as f64;
+    let mut rows: Vec<ProfileRow> = Vec::new();
+    for (i, d) in dispatches.iter().enumerate() {
+        let ms = ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period / 1e6;
+        match rows.iter_mut().find(|r| r.kernel == d.label) {
+            Some(r) => {
+                r.count += 1;
+                r.ms += ms;
+            }
+            None => rows.push(ProfileRow { kernel: d.label.clone(), count: 1, ms, share: 0.0 }),
+        }
+    }
+    let total: f64 = rows.iter().map(|r| r.ms).sum();
+    for r in &mut rows {
+        r.share = if total > 0.0 { r.ms / total } else { 0.0 };
+    }
+    rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    Ok(rows)
+}
+
+/// The five reference figures of BENCHMARKS.md for one model.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TrainingFigures {
+    /// `mlp` or `conv`.
+    pub model: String,
+    /// Adapter name.
+    pub adapter: String,
+    /// Backend.
+    pub backend: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Training images per second over epochs 2..N (epoch 1 alone when N = 1).
+    pub train_images_per_s: f64,
+    /// Mean −ELBO per test image after the last epoch (nats).
+    pub test_loss: f64,
+    /// Reconstructions (encode + decode with μ) per second at batch 1,000.
+    pub inference_images_per_s: f64,
+    /// Seconds from process start to the end of the first training step.
+    pub startup_s: f64,
+    /// Bytes of GPU buffers held during a training step.
+    pub peak_gpu_bytes: u64,
+}
+
+/// Measure the five figures: `started` is the process start.
+pub fn training_figures(
+    ctx: &Context,
+    config: crate::model::ModelConfig,
+    settings: crate::checkpoint::TrainSettings,
+    train: &crate::data::Dataset,
+    test: &crate::data::Dataset,
+    started: Instant,
+    mut on_epoch: impl FnMut(&crate::train::EpochReport),
+) -> Result<TrainingFigures> {
+    use crate::train::Trainer;
+    let epochs = settings.epochs;
+    // Start-up: everything up to the end of one training step, pipelines included.
+    let mut first = Trainer::new(ctx, config.clone(), settings.clone(), train, test, None)?;
+    first.run_steps(1)?;
+    let startup_s = started.elapsed().as_secs_f64();
+    let peak_gpu_bytes = ctx.counters.allocated_bytes.load(std::sync::atomic::Ordering::Relaxed);
+    drop(first);
+    // A fresh run for the throughput and quality figures.
+    let mut trainer = Trainer::new(ctx, config.clone(), settings, train, test, None)?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut reports = Vec::new();
+    for _ in 0..epochs {
+        let r = trainer.train_epoch(&mut |_| {}, &stop)?.expect("not interrupted");
+        on_epoch(&r);
+        reports.push(r);
+    }
+    let timed = if reports.len() > 1 { &reports[1..] } else { &reports[..] };
+    let images = timed.len() as f64 * train.len() as f64;
+    let seconds: f64 = timed.iter().map(|r| r.seconds).sum();
+    let ck = trainer.checkpoint()?;
+    let inference_images_per_s = inference_speed(ctx, &ck, test)?;
+    Ok(TrainingFigures {
+        model: config.arch.to_string(),
+        adapter: ctx.info.name.clone(),
+        backend: format!("{:?}", ctx.info.backend),
+        epochs,
+        train_images_per_s: images / seconds,
+        test_loss: reports.last().map_or(f64::NAN, |r| r.test_loss),
+        inference_images_per_s,
+        startup_s,
+        peak_gpu_bytes,
+    })
+}
+
+/// Reconstructions per second at batch 1,000: upload, encode, decode (μ), read back.
+fn inference_speed(ctx: &Context, ck: &crate::checkpoint::Checkpoint, test: &crate::data::Dataset) -> Result<f64> {
+    use crate::graph::exec::{ExecOptions, Executor, ParamStore};
+    let batch = 1000;
+    let cfg = &ck.config;
+    let images: Vec<f32> = (0..batch).flat_map(|i| test.image(i % test.len()).to_vec()).collect();
+    let values: Vec<Vec<f32>> = ck.params.iter().map(|p| p.2.clone()).collect();
+    let params = ParamStore::from_values(ctx, &cfg.param_specs(), &values, None);
+    let state = ctx.zeros("state", 2);
+    let mut g = crate::graph::Graph::new();
+    let x = g.input("x", &[batch, cfg.dim()]);
+    let (mu, _) = cfg.encoder(&mut g, x)?;
+    let logits = cfg.decoder(&mut g, mu)?;
+    let out = g.sigmoid(logits);
+    g.mark_output(out);
+    let xb = ctx.zeros("x", batch * cfg.dim());
+    let opts = ExecOptions { params: &params, state: &state, inputs: [(x, xb.clone())].into_iter().collect(), prologue: vec![], train: None };
+    let exec = Executor::new(ctx, g, opts)?;
+    let once = || -> Result<()> {
+        ctx.write(&xb, &images);
+        exec.run_steps(ctx, 1);
+        ctx.download::<f32>(exec.buf(out))?;
+        Ok(())
+    };
+    once()?;
+    let t = Instant::now();
+    let mut runs = 0;
+    while runs < 3 || (t.elapsed().as_secs_f64() < 2.0 && runs < 100) {
+        once()?;
+        runs += 1;
+    }
+    Ok(runs as f64 * batch as f64 / t.elapsed().as_secs_f64())
+}

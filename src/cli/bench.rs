@@ -2,43 +2,92 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Result;
 use latent_engine::bench;
+use latent_engine::checkpoint::TrainSettings;
+use latent_engine::data::{Dataset, Split};
+use latent_engine::model::{Arch, ModelConfig};
 
 use super::Cli;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Model preset: mlp or conv.
+    #[arg(long, default_value = "mlp")]
+    model: String,
+    /// Epochs to train (BENCHMARKS.md uses 10).
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Data folder.
+    #[arg(long, default_value = "assets/mnist10k")]
+    data: PathBuf,
     /// Measure each kernel's GFLOP/s instead of training.
     #[arg(long)]
     kernels: bool,
+    /// Print each kernel's share of a training step (GPU timestamps).
+    #[arg(long)]
+    profile: bool,
     /// Write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Skip the largest shapes.
+    /// Skip the largest kernel shapes.
     #[arg(long)]
     quick: bool,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
+pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
+    let arch: Arch = args.model.parse()?;
+    if args.epochs == 0 {
+        anyhow::bail!("--epochs must be at least 1");
+    }
     let ctx = cli.context()?;
-    println!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
+    eprintln!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
+    let write_json = |doc: serde_json::Value| -> Result<()> {
+        if let Some(path) = &args.json {
+            latent_engine::io::write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
+        }
+        Ok(())
+    };
     if args.kernels {
         let results = bench::kernel_benchmarks(&ctx, args.quick)?;
         println!("{:<34} {:<48} {:>10} {:>10}", "kernel", "shape", "GFLOP/s", "ms");
         for r in &results {
             println!("{:<34} {:<48} {:>10.2} {:>10.3}", r.kernel, r.shape, r.gflops, r.ms);
         }
-        if let Some(path) = &args.json {
-            let doc = serde_json::json!({
-                "adapter": ctx.info.name,
-                "backend": format!("{:?}", ctx.info.backend),
-                "kernels": results,
-            });
-            latent_engine::io::write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
-        }
+        write_json(serde_json::json!({
+            "adapter": ctx.info.name,
+            "backend": format!("{:?}", ctx.info.backend),
+            "kernels": results,
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    anyhow::bail!("training benchmarks need `latent train`, which is not built yet; use --kernels")
+    let train = Dataset::load(&args.data, Split::Train)?;
+    let test = Dataset::load(&args.data, Split::Test)?;
+    let config = ModelConfig::preset(arch, train.shape, None);
+    let settings = TrainSettings { batch: 128, lr: 1e-3, seed: 0, epochs: args.epochs };
+    if args.profile {
+        let trainer = latent_engine::train::Trainer::new(&ctx, config, settings, &train, &test, None)?;
+        let rows = bench::profile(&ctx, &trainer.step_executor().dispatches)?;
+        let total: f64 = rows.iter().map(|r| r.ms).sum();
+        println!("one training step of {arch} at batch 128: {total:.2} ms of GPU time");
+        println!("{:<34} {:>6} {:>10} {:>7}", "kernel", "count", "ms", "share");
+        for r in &rows {
+            println!("{:<34} {:>6} {:>10.3} {:>6.1}%", r.kernel, r.count, r.ms, 100.0 * r.share);
+        }
+        write_json(serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "step_ms": total, "kernels": rows}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let figures = bench::training_figures(&ctx, config, settings, &train, &test, started, |r| {
+        eprintln!("epoch {:>3}: test loss {:.3}, {:.0} images/s", r.epoch, r.test_loss, r.images_per_s);
+    })?;
+    println!("{} on {} ({}), {} epochs, batch 128", figures.model, figures.adapter, figures.backend, figures.epochs);
+    println!("  training throughput   {:>12.0} images/s (epochs 2..N)", figures.train_images_per_s);
+    println!("  test loss             {:>12.3} nats/image", figures.test_loss);
+    println!("  inference             {:>12.0} reconstructions/s (batch 1000)", figures.inference_images_per_s);
+    println!("  start-up              {:>12.2} s to the end of the first step", figures.startup_s);
+    println!("  GPU memory            {:>12.1} MiB of buffers during a step", figures.peak_gpu_bytes as f64 / (1 << 20) as f64);
+    write_json(serde_json::to_value(&figures)?)?;
+    Ok(ExitCode::SUCCESS)
 }

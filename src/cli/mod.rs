@@ -69,7 +69,6 @@ impl Cli {
 
 /// Run the parsed command.
 pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
-    let _ = started;
     match &cli.command {
         Command::Devices => devices::run(&cli),
         Command::Sample(a) => inference::sample(&cli, a),
@@ -78,6 +77,6 @@ pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
         Command::Encode(a) => inference::encode(&cli, a),
         Command::Train(args) => train::run(&cli, args),
         Command::Selftest(args) => selftest::run(&cli, args),
-        Command::Bench(args) => bench::run(&cli, args),
+        Command::Bench(args) => bench::run(&cli, args, started),
     }
 }
