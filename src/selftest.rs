@@ -92,6 +92,9 @@ const CONV_SHAPES: &[((usize, usize, usize, usize), usize, usize, usize, usize)]
     ((1, 4, 11, 8), 3, 5, 2, 2),
     ((130, 1, 6, 5), 3, 3, 2, 0),
     ((2, 17, 7, 7), 3, 4, 2, 1),
+    ((3, 8, 14, 13), 20, 4, 2, 1),
+    ((2, 4, 7, 9), 36, 3, 2, 2),
+    ((1, 4, 9, 9), 8, 3, 3, 1),
 ];
 
 /// Run every check. `quick` skips the largest shapes.
@@ -161,15 +164,28 @@ fn check_conv(c: &mut Checker) -> Result<()> {
         let (w, gw) = c.input(nw, -1.0, 1.0);
         let (b, gb) = c.input(d, -1.0, 1.0);
         let (dy, gdy) = c.input(ny, -1.0, 1.0);
+        let (b2, gb2) = c.input(shape.c, -1.0, 1.0);
         let relu = i % 2 == 1;
         let name = shape.to_string();
-        let out = c.ctx.zeros("y", ny);
-        c.ctx.run(&[conv2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?])?;
-        c.check("conv2d_forward", name.clone(), &out, &conv2d::reference(shape, &x, &w, Some(&b), relu))?;
         let (dx, dw, db) = conv2d::backward_reference(shape, &x, &w, &dy);
-        let out = c.ctx.zeros("dx", nx);
-        c.ctx.run(&[conv2d::backward_input(c.ctx, shape, &gdy, &gw, None, &out, false)?])?;
-        c.check("conv2d_backward_input", name.clone(), &out, &dx)?;
+        let want_y = conv2d::reference(shape, &x, &w, Some(&b), relu);
+        // The bias and ReLU epilogue of backward_input serve the transposed conv.
+        let mut want_dx_epi = dx.clone();
+        for (i, v) in want_dx_epi.iter_mut().enumerate() {
+            let ch = (i / (shape.h * shape.w)) % shape.c;
+            *v = (*v + b2[ch]).max(0.0);
+        }
+        for (windows, suffix) in [(false, ""), (true, "_window")] {
+            let out = c.ctx.zeros("y", ny);
+            c.ctx.run(&conv2d::forward_with(c.ctx, windows, shape, &gx, &gw, Some(&gb), &out, relu)?)?;
+            c.check(&format!("conv2d_forward{suffix}"), name.clone(), &out, &want_y)?;
+            let out = c.ctx.zeros("dx", nx);
+            c.ctx.run(&conv2d::backward_input_with(c.ctx, windows, shape, &gdy, &gw, None, &out, false)?)?;
+            c.check(&format!("conv2d_backward_input{suffix}"), name.clone(), &out, &dx)?;
+            let out = c.ctx.zeros("dx", nx);
+            c.ctx.run(&conv2d::backward_input_with(c.ctx, windows, shape, &gdy, &gw, Some(&gb2), &out, true)?)?;
+            c.check(&format!("conv2d_backward_input{suffix}_bias_relu"), name.clone(), &out, &want_dx_epi)?;
+        }
         let out = c.ctx.zeros("dw", nw);
         c.ctx.run(&[conv2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;
         c.check("conv2d_backward_weight", name.clone(), &out, &dw)?;
@@ -191,12 +207,12 @@ fn check_conv_transpose(c: &mut Checker) -> Result<()> {
         let relu = i % 2 == 0;
         let name = format!("{shape:?}");
         let out = c.ctx.zeros("y", ny);
-        c.ctx.run(&[conv_transpose2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?])?;
+        c.ctx.run(&conv_transpose2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?)?;
         let want = conv_transpose2d::reference(shape, &x, &w, Some(&b), relu);
         c.check("conv_transpose2d_forward", name.clone(), &out, &want)?;
         let (dx, dw, db) = conv_transpose2d::backward_reference(shape, &x, &w, &dy);
         let out = c.ctx.zeros("dx", nx);
-        c.ctx.run(&[conv_transpose2d::backward_input(c.ctx, shape, &gdy, &gw, &out)?])?;
+        c.ctx.run(&conv_transpose2d::backward_input(c.ctx, shape, &gdy, &gw, &out)?)?;
         c.check("conv_transpose2d_backward_input", name.clone(), &out, &dx)?;
         let out = c.ctx.zeros("dw", nw);
         c.ctx.run(&[conv_transpose2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;

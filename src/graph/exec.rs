@@ -228,9 +228,9 @@ impl Executor {
                 let s = MatmulShape { m: xs[0], n: ws[0], k: xs[1], trans_a: false, trans_b: true };
                 matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?
             }
-            Op::Conv2d { shape, relu } => vec![conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?],
+            Op::Conv2d { shape, relu } => conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?,
             Op::ConvTranspose2d { shape, relu } => {
-                vec![conv_transpose2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?]
+                conv_transpose2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?
             }
             Op::Activation(act) => vec![activations::forward(ctx, *act, i(0), o(0))?],
             Op::Add => vec![activations::add(ctx, i(0), i(1), o(0), 1.0, 1.0)?],
@@ -250,7 +250,7 @@ impl Executor {
             Op::MatMul(s) => matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?,
             Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
             Op::ActivationBackward(act) => vec![activations::backward(ctx, *act, i(0), i(1), o(0))?],
-            Op::Conv2dBackwardInput(s) => vec![conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?],
+            Op::Conv2dBackwardInput(s) => conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?,
             Op::Conv2dBackwardWeight(s) => vec![conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?],
             Op::BceBackward => vec![vae::bce_backward(ctx, i(0), i(1), o(0), 1.0)?],
             Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],

@@ -131,7 +131,26 @@ impl std::fmt::Display for ConvShape {
     }
 }
 
-/// Record `y = conv(x, w) (+ b) (then ReLU)`.
+/// Whether the uniform-window kernels are the faster choice on this adapter
+/// (CPU adapters, where uniform loads are much cheaper than storage loads).
+pub fn prefer_windows(ctx: &Context) -> bool {
+    ctx.is_software()
+}
+
+/// Mirrors `ConvWindowParams` in conv2d.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct WindowParams {
+    conv: Params,
+    ch0: u32,
+    chs: u32,
+    _pad: [u32; 2],
+}
+
+/// Output channels per invocation of the window kernels.
+const WINDOW_CHANNELS: usize = 16;
+
+/// Record `y = conv(x, w) (+ b) (then ReLU)` with the adapter's preferred kernel.
 pub fn forward(
     ctx: &Context,
     s: ConvShape,
@@ -140,7 +159,22 @@ pub fn forward(
     bias: Option<&GpuSlice>,
     y: &GpuSlice,
     relu: bool,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
+    forward_with(ctx, prefer_windows(ctx), s, x, w, bias, y, relu)
+}
+
+/// Like [`forward`]; `windows` asks for the uniform-window kernel where the shape allows it.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_with(
+    ctx: &Context,
+    windows: bool,
+    s: ConvShape,
+    x: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    y: &GpuSlice,
+    relu: bool,
+) -> Result<Vec<Dispatch>> {
     let (nx, nw, ny) = s.sizes();
     check_len("conv2d", "x", x, nx)?;
     check_len("conv2d", "w", w, nw)?;
@@ -148,14 +182,27 @@ pub fn forward(
     if let Some(b) = bias {
         check_len("conv2d", "bias", b, s.d)?;
     }
+    let params = s.params(bias.is_some(), relu);
+    let bias = bias.unwrap_or(w);
+    let r = s.c * s.k * s.k;
+    if windows && r % 4 == 0 {
+        if let Some(dc) = super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc)) {
+            let mut out = Vec::new();
+            for d0 in (0..s.d).step_by(dc) {
+                let chs = dc.min(s.d - d0);
+                let p = WindowParams { conv: params, ch0: d0 as u32, chs: chs as u32, _pad: [0; 2] };
+                let groups = [(s.n * s.ho() * s.wo()).div_ceil(64) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
+                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_forward_window", x, w, (d0 * r * 4) as u64, bias, y, &p, groups)?);
+            }
+            return Ok(out);
+        }
+    }
     let groups = [
         (s.n * s.ho() * s.wo()).div_ceil(32) as u32,
         s.d.div_ceil(32) as u32,
         1,
     ];
-    let params = s.params(bias.is_some(), relu);
-    let bias = bias.unwrap_or(w);
-    ctx.dispatch("conv2d", "conv2d_forward", &[], &[x, w, bias, y], &params, groups)
+    Ok(vec![ctx.dispatch("conv2d", "conv2d_forward", &[], &[x, w, bias, y], &params, groups)?])
 }
 
 /// Record `dx = conv2d_backward_input(dy, w)` (+ bias over C, then ReLU: the
@@ -168,7 +215,22 @@ pub fn backward_input(
     bias: Option<&GpuSlice>,
     dx: &GpuSlice,
     relu: bool,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
+    backward_input_with(ctx, prefer_windows(ctx), s, dy, w, bias, dx, relu)
+}
+
+/// Like [`backward_input`]; `windows` asks for the uniform-window kernel where the shape allows it.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_input_with(
+    ctx: &Context,
+    windows: bool,
+    s: ConvShape,
+    dy: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    dx: &GpuSlice,
+    relu: bool,
+) -> Result<Vec<Dispatch>> {
     let (nx, nw, ny) = s.sizes();
     check_len("conv2d_backward_input", "dy", dy, ny)?;
     check_len("conv2d_backward_input", "w", w, nw)?;
@@ -176,21 +238,33 @@ pub fn backward_input(
     if let Some(b) = bias {
         check_len("conv2d_backward_input", "bias", b, s.c)?;
     }
+    let params = s.params(bias.is_some(), relu);
+    let bias = bias.unwrap_or(w);
+    let row = s.k * s.k * s.d;
+    if windows && s.d % 4 == 0 {
+        if let Some(cc) = super::window_rows(ctx, row, s.c) {
+            // The window kernel reads the weights as wp[c, kh, kw, d].
+            let wp = ctx.zeros("conv2d permuted weights", s.c * row);
+            let mut out = vec![ctx.dispatch("conv2d", "conv2d_weight_permute", &[], &[w, &wp], &params, [(s.c * row).div_ceil(64) as u32, 1, 1])?];
+            if super::windows_fit(ctx, &wp, row, s.c, cc) {
+                let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
+                let invocations = s.n * s.h * s.stride * groups_per_row;
+                for c0 in (0..s.c).step_by(cc) {
+                    let chs = cc.min(s.c - c0);
+                    let p = WindowParams { conv: params, ch0: c0 as u32, chs: chs as u32, _pad: [0; 2] };
+                    let groups = [invocations.div_ceil(16) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
+                    out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_input_window", dy, &wp, (c0 * row * 4) as u64, bias, dx, &p, groups)?);
+                }
+                return Ok(out);
+            }
+        }
+    }
     let groups = [
         (s.n * s.h * s.w).div_ceil(32) as u32,
         s.c.div_ceil(32) as u32,
         1,
     ];
-    let params = s.params(bias.is_some(), relu);
-    let bias = bias.unwrap_or(w);
-    ctx.dispatch(
-        "conv2d",
-        "conv2d_backward_input",
-        &[],
-        &[dy, w, bias, dx],
-        &params,
-        groups,
-    )
+    Ok(vec![ctx.dispatch("conv2d", "conv2d_backward_input", &[], &[dy, w, bias, dx], &params, groups)?])
 }
 
 /// Record `dw = conv2d_backward_weight(x, dy)`.

@@ -109,7 +109,7 @@ pub fn forward(
     bias: Option<&GpuSlice>,
     y: &GpuSlice,
     relu: bool,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     conv2d::backward_input(ctx, s.as_conv(), x, w, bias, y, relu)
 }
 
@@ -120,7 +120,7 @@ pub fn backward_input(
     dy: &GpuSlice,
     w: &GpuSlice,
     dx: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     conv2d::forward(ctx, s.as_conv(), dy, w, None, dx, false)
 }
 

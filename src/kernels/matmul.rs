@@ -202,17 +202,8 @@ struct TransposeParams {
     _pad: [u32; 2],
 }
 
-const WINDOW_BYTES: u64 = 65536;
 /// Rows of C per invocation of matmul_window (the shader's R).
 const WINDOW_ROWS: usize = 4;
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
 
 /// The window variant's dispatches, or None where the shape or adapter does not allow it.
 fn window(
@@ -225,16 +216,10 @@ fn window(
     relu: bool,
 ) -> Result<Option<Vec<Dispatch>>> {
     let MatmulShape { m, n, k, .. } = shape;
-    let align = ctx.limits.min_uniform_buffer_offset_alignment as usize / 4;
-    if k % 4 != 0 || (ctx.limits.max_uniform_buffer_binding_size as u64) < WINDOW_BYTES {
+    if k % 4 != 0 {
         return Ok(None);
     }
-    // Window rows: a multiple of `step` so every window starts aligned.
-    let step = align / gcd(k, align);
-    let nc = ((WINDOW_BYTES as usize / 4 / k) / step * step).min(n);
-    if nc == 0 {
-        return Ok(None);
-    }
+    let Some(nc) = super::window_rows(ctx, k, n) else { return Ok(None) };
     let mut out = Vec::new();
     // Bt = B stored (N, K): B itself when transposed, else a transposed copy made first.
     let bt = if shape.trans_b {
@@ -245,14 +230,10 @@ fn window(
         out.push(ctx.dispatch("matmul", "transpose", &[], &[b, &bt], &p, [n.div_ceil(8) as u32, k.div_ceil(8) as u32, 1])?);
         bt
     };
-    // Every window must start aligned and end inside the buffer (buffers carry WINDOW_PAD).
-    let last_start = bt.offset + ((n - 1) / nc * nc * k * 4) as u64;
-    if bt.offset % ctx.limits.min_uniform_buffer_offset_alignment as u64 != 0 || last_start + WINDOW_BYTES > bt.buffer.size() {
+    if !super::windows_fit(ctx, &bt, k, n, nc) {
         return Ok(None);
     }
     let (a_rs, a_ks, _, _) = shape.strides();
-    let pipeline = ctx.pipeline("matmul", "matmul_window", &[])?;
-    let layout = pipeline.get_bind_group_layout(0);
     let bias_slice = bias.unwrap_or(a);
     for n0 in (0..n).step_by(nc) {
         let cols = nc.min(n - n0);
@@ -268,24 +249,10 @@ fn window(
             relu: relu as u32,
             _pad: [0; 3],
         };
-        let uniform = ctx.uniform("matmul_window", &params);
-        let window = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &bt.buffer,
-            offset: bt.offset + (n0 * k * 4) as u64,
-            size: wgpu::BufferSize::new(WINDOW_BYTES),
-        });
-        let entries = [
-            wgpu::BindGroupEntry { binding: 0, resource: a.binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: window },
-            wgpu::BindGroupEntry { binding: 2, resource: bias_slice.binding() },
-            wgpu::BindGroupEntry { binding: 3, resource: c.binding() },
-            wgpu::BindGroupEntry { binding: 4, resource: uniform.as_entire_binding() },
-        ];
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("matmul_window"), layout: &layout, entries: &entries });
         let workgroups = [m.div_ceil(WINDOW_ROWS * 16) as u32, cols.div_ceil(16) as u32, 1];
-        out.push(Dispatch { label: "matmul_window".into(), pipeline: pipeline.clone(), bind_group, workgroups });
+        let offset = (n0 * k * 4) as u64;
+        out.push(super::window_dispatch(ctx, "matmul", "matmul_window", a, &bt, offset, bias_slice, c, &params, workgroups)?);
     }
-    ctx.check()?;
     Ok(Some(out))
 }
 

@@ -14,7 +14,8 @@ pub mod matmul;
 pub mod reduce;
 pub mod vae;
 
-use crate::buffers::GpuSlice;
+use crate::buffers::{Dispatch, GpuSlice};
+use crate::context::Context;
 use crate::error::{Error, Result};
 
 /// Workgroup grid for `n` elements handled by `wg`-wide workgroups, one per
@@ -40,4 +41,72 @@ pub fn check_len(op: &'static str, name: &str, slice: &GpuSlice, expected: usize
         });
     }
     Ok(())
+}
+
+/// Bytes of a uniform window (the most a uniform binding may hold everywhere).
+pub const WINDOW_BYTES: u64 = 65536;
+
+/// How many rows of `row_len` floats one uniform window holds, as a multiple
+/// of the rows that keep every window start aligned; None if not even one fits.
+pub fn window_rows(ctx: &Context, row_len: usize, rows: usize) -> Option<usize> {
+    let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
+    let step = align / gcd(row_len, align);
+    if (ctx.limits.max_uniform_buffer_binding_size as u64) < WINDOW_BYTES || row_len == 0 {
+        return None;
+    }
+    let n = ((WINDOW_BYTES as usize / 4 / row_len) / step * step).min(rows);
+    (n > 0).then_some(n)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Whether windows of `rows_per` rows of `row_len` floats over all `rows` rows
+/// of `src` start aligned and end inside its buffer.
+pub fn windows_fit(ctx: &Context, src: &GpuSlice, row_len: usize, rows: usize, rows_per: usize) -> bool {
+    let last_start = src.offset + ((rows - 1) / rows_per * rows_per * row_len * 4) as u64;
+    src.offset % ctx.limits.min_uniform_buffer_offset_alignment as u64 == 0 && last_start + WINDOW_BYTES <= src.buffer.size()
+}
+
+/// A dispatch whose binding 1 is a uniform window of `src` starting at
+/// `offset` bytes; bindings 0, 2, 3 are storage, 4 the params.
+#[allow(clippy::too_many_arguments)]
+pub fn window_dispatch<P: bytemuck::Pod>(
+    ctx: &Context,
+    file: &'static str,
+    entry: &str,
+    input: &GpuSlice,
+    src: &GpuSlice,
+    offset: u64,
+    bias: &GpuSlice,
+    out: &GpuSlice,
+    params: &P,
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let pipeline = ctx.pipeline(file, entry, &[])?;
+    let uniform = ctx.uniform(entry, params);
+    let window = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &src.buffer,
+        offset: src.offset + offset,
+        size: wgpu::BufferSize::new(WINDOW_BYTES),
+    });
+    let entries = [
+        wgpu::BindGroupEntry { binding: 0, resource: input.binding() },
+        wgpu::BindGroupEntry { binding: 1, resource: window },
+        wgpu::BindGroupEntry { binding: 2, resource: bias.binding() },
+        wgpu::BindGroupEntry { binding: 3, resource: out.binding() },
+        wgpu::BindGroupEntry { binding: 4, resource: uniform.as_entire_binding() },
+    ];
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(entry),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    ctx.check()?;
+    Ok(Dispatch { label: entry.to_string(), pipeline, bind_group, workgroups })
 }
