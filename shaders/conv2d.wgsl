@@ -277,11 +277,13 @@ struct ConvWindowParams {
     pad: u32,
     has_bias: u32,
     relu: u32,
-    // First output channel of the window, and how many it holds.
+    // First output channel of the window, and how many it holds
+    // (backward_weight: ch0 is the pixel chunk).
     ch0: u32,
     chs: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // backward_weight only: pixels per chunk, and whether to add to dw.
+    kc: u32,
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> cx: array<f32>;
@@ -602,4 +604,189 @@ fn conv2d_weight_permute(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tap = (i / pw_p.d) % kk;
     let c = i / (pw_p.d * kk);
     pw_out[i] = pw_in[(d * pw_p.c + c) * kk + tap];
+}
+
+// conv2d_backward_weight_window: dw[d, r] += Σ over one chunk of pixels k = (n, oh, ow)
+// of dy[n, d, oh, ow] · x[n, c, tap], with dy read through a uniform window.
+// dy is first laid out chunk by chunk, dyc[chunk, d, kk] (conv2d_dy_chunks),
+// so that one chunk of every channel is one contiguous window. Each invocation
+// computes 4 taps r × 16 channels over chunk `ch0` of `kc` pixels, and adds
+// to what earlier chunks wrote when `accumulate` is 1.
+// Bindings: 0 cx (x), 1 cw (window: one chunk of dyc), 2 cbias (unused),
+// 3 cy (dw (D, C·K·K)), 4 cp.
+
+fn dw_store(r0: u32, d: u32, acc: vec4<f32>) {
+    if d >= cp.d {
+        return;
+    }
+    let taps = cp.c * cp.k * cp.k;
+    for (var e = 0u; e < 4u; e++) {
+        let r = r0 + e;
+        if r < taps {
+            let i = d * taps + r;
+            var v = acc[e];
+            if cp.accumulate == 1u {
+                v += cy[i];
+            }
+            cy[i] = v;
+        }
+    }
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_backward_weight_window(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let kk = cp.k * cp.k;
+    let taps = cp.c * kk;
+    let r0 = gid.x * 4u;
+    let j0 = gid.y * 16u;
+    if r0 >= taps || j0 >= cp.d {
+        return;
+    }
+    // The four taps of this invocation: input channel offset and (kh, kw) − pad.
+    var c_off: vec4<u32>;
+    var th: vec4<i32>;
+    var tw: vec4<i32>;
+    for (var e = 0u; e < 4u; e++) {
+        let r = min(r0 + e, taps - 1u);
+        c_off[e] = (r / kk) * cp.h * cp.w;
+        th[e] = i32((r % kk) / cp.k) - i32(cp.pad);
+        tw[e] = i32(r % cp.k) - i32(cp.pad);
+    }
+    let hw_out = cp.ho * cp.wo;
+    let n_pix = cp.n * hw_out;
+    // cw holds cp.d rows of kc pixels.
+    let kc = cp.kc;
+    let kc4 = kc / 4u;
+    let last = cp.d - 1u;
+    let o0 = min(j0 + 0u, last) * kc4;
+    let o1 = min(j0 + 1u, last) * kc4;
+    let o2 = min(j0 + 2u, last) * kc4;
+    let o3 = min(j0 + 3u, last) * kc4;
+    let o4 = min(j0 + 4u, last) * kc4;
+    let o5 = min(j0 + 5u, last) * kc4;
+    let o6 = min(j0 + 6u, last) * kc4;
+    let o7 = min(j0 + 7u, last) * kc4;
+    let o8 = min(j0 + 8u, last) * kc4;
+    let o9 = min(j0 + 9u, last) * kc4;
+    let o10 = min(j0 + 10u, last) * kc4;
+    let o11 = min(j0 + 11u, last) * kc4;
+    let o12 = min(j0 + 12u, last) * kc4;
+    let o13 = min(j0 + 13u, last) * kc4;
+    let o14 = min(j0 + 14u, last) * kc4;
+    let o15 = min(j0 + 15u, last) * kc4;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
+    let hi = vec4<i32>(i32(cp.h) - 1);
+    let wi = vec4<i32>(i32(cp.w) - 1);
+    // First pixel of the chunk, stepped without divisions.
+    var pix = cp.ch0 * kc;
+    var n = pix / hw_out;
+    var oh = (pix % hw_out) / cp.wo;
+    var ow = pix % cp.wo;
+    for (var q = 0u; q < kc4; q++) {
+        var xs: array<vec4<f32>, 4>; // xs[pixel e][tap]
+        for (var e = 0u; e < 4u; e++) {
+            let iy = vec4<i32>(i32(oh * cp.stride)) + th;
+            let ix = vec4<i32>(i32(ow * cp.stride)) + tw;
+            let inside = (iy >= vec4<i32>(0)) & (iy <= hi) & (ix >= vec4<i32>(0)) & (ix <= wi) & vec4<bool>(pix < n_pix);
+            let idx = vec4<u32>(min(n, cp.n - 1u) * cp.c * cp.h * cp.w) + c_off
+                + vec4<u32>(clamp(iy, vec4<i32>(0), hi)) * cp.w + vec4<u32>(clamp(ix, vec4<i32>(0), wi));
+            xs[e] = select(vec4<f32>(0.0), vec4<f32>(cx[idx.x], cx[idx.y], cx[idx.z], cx[idx.w]), inside);
+            pix += 1u;
+            ow += 1u;
+            if ow == cp.wo { ow = 0u; oh += 1u; if oh == cp.ho { oh = 0u; n += 1u; } }
+        }
+        // Transpose to per-tap vectors over the four pixels, to dot with dy.
+        let x0 = vec4<f32>(xs[0].x, xs[1].x, xs[2].x, xs[3].x);
+        let x1 = vec4<f32>(xs[0].y, xs[1].y, xs[2].y, xs[3].y);
+        let x2 = vec4<f32>(xs[0].z, xs[1].z, xs[2].z, xs[3].z);
+        let x3 = vec4<f32>(xs[0].w, xs[1].w, xs[2].w, xs[3].w);
+        let g0 = cw[o0 + q];
+        acc0 += vec4<f32>(dot(g0, x0), dot(g0, x1), dot(g0, x2), dot(g0, x3));
+        let g1 = cw[o1 + q];
+        acc1 += vec4<f32>(dot(g1, x0), dot(g1, x1), dot(g1, x2), dot(g1, x3));
+        let g2 = cw[o2 + q];
+        acc2 += vec4<f32>(dot(g2, x0), dot(g2, x1), dot(g2, x2), dot(g2, x3));
+        let g3 = cw[o3 + q];
+        acc3 += vec4<f32>(dot(g3, x0), dot(g3, x1), dot(g3, x2), dot(g3, x3));
+        let g4 = cw[o4 + q];
+        acc4 += vec4<f32>(dot(g4, x0), dot(g4, x1), dot(g4, x2), dot(g4, x3));
+        let g5 = cw[o5 + q];
+        acc5 += vec4<f32>(dot(g5, x0), dot(g5, x1), dot(g5, x2), dot(g5, x3));
+        let g6 = cw[o6 + q];
+        acc6 += vec4<f32>(dot(g6, x0), dot(g6, x1), dot(g6, x2), dot(g6, x3));
+        let g7 = cw[o7 + q];
+        acc7 += vec4<f32>(dot(g7, x0), dot(g7, x1), dot(g7, x2), dot(g7, x3));
+        let g8 = cw[o8 + q];
+        acc8 += vec4<f32>(dot(g8, x0), dot(g8, x1), dot(g8, x2), dot(g8, x3));
+        let g9 = cw[o9 + q];
+        acc9 += vec4<f32>(dot(g9, x0), dot(g9, x1), dot(g9, x2), dot(g9, x3));
+        let g10 = cw[o10 + q];
+        acc10 += vec4<f32>(dot(g10, x0), dot(g10, x1), dot(g10, x2), dot(g10, x3));
+        let g11 = cw[o11 + q];
+        acc11 += vec4<f32>(dot(g11, x0), dot(g11, x1), dot(g11, x2), dot(g11, x3));
+        let g12 = cw[o12 + q];
+        acc12 += vec4<f32>(dot(g12, x0), dot(g12, x1), dot(g12, x2), dot(g12, x3));
+        let g13 = cw[o13 + q];
+        acc13 += vec4<f32>(dot(g13, x0), dot(g13, x1), dot(g13, x2), dot(g13, x3));
+        let g14 = cw[o14 + q];
+        acc14 += vec4<f32>(dot(g14, x0), dot(g14, x1), dot(g14, x2), dot(g14, x3));
+        let g15 = cw[o15 + q];
+        acc15 += vec4<f32>(dot(g15, x0), dot(g15, x1), dot(g15, x2), dot(g15, x3));
+    }
+    dw_store(r0, j0 + 0u, acc0);
+    dw_store(r0, j0 + 1u, acc1);
+    dw_store(r0, j0 + 2u, acc2);
+    dw_store(r0, j0 + 3u, acc3);
+    dw_store(r0, j0 + 4u, acc4);
+    dw_store(r0, j0 + 5u, acc5);
+    dw_store(r0, j0 + 6u, acc6);
+    dw_store(r0, j0 + 7u, acc7);
+    dw_store(r0, j0 + 8u, acc8);
+    dw_store(r0, j0 + 9u, acc9);
+    dw_store(r0, j0 + 10u, acc10);
+    dw_store(r0, j0 + 11u, acc11);
+    dw_store(r0, j0 + 12u, acc12);
+    dw_store(r0, j0 + 13u, acc13);
+    dw_store(r0, j0 + 14u, acc14);
+    dw_store(r0, j0 + 15u, acc15);
+}
+
+// dyc[chunk, d, kk] = dy[n, d, p] for pixel k = n·Ho·Wo + p = chunk·kc + kk; 0 past the end.
+// Bindings: 0 dc_in (N, D, Ho, Wo), 1 dc_out (chunks, D, kc), 2 dc_p.
+@group(0) @binding(0) var<storage, read> dc_in: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dc_out: array<f32>;
+@group(0) @binding(2) var<uniform> dc_p: ConvWindowParams;
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_dy_chunks(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let kc = dc_p.kc;
+    let i = gid.y * 65535u * 64u + gid.x;
+    let hw_out = dc_p.ho * dc_p.wo;
+    let chunks = (dc_p.n * hw_out + kc - 1u) / kc;
+    if i >= chunks * dc_p.d * kc {
+        return;
+    }
+    let kk = i % kc;
+    let d = (i / kc) % dc_p.d;
+    let k = (i / (kc * dc_p.d)) * kc + kk;
+    var v = 0.0;
+    if k < dc_p.n * hw_out {
+        v = dc_in[((k / hw_out) * dc_p.d + d) * hw_out + k % hw_out];
+    }
+    dc_out[i] = v;
 }

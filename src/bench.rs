@@ -89,7 +89,7 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         let runs = [
             ("conv2d_forward", conv2d::forward(ctx, s, &x, &w, None, &y, false)?),
             ("conv2d_backward_input", conv2d::backward_input(ctx, s, &y, &w, None, &x, false)?),
-            ("conv2d_backward_weight", vec![conv2d::backward_weight(ctx, s, &x, &y, &w)?]),
+            ("conv2d_backward_weight", conv2d::backward_weight(ctx, s, &x, &y, &w)?),
         ];
         for (kernel, d) in runs {
             let t = time_dispatches(ctx, &d)?;
@@ -106,7 +106,7 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         let runs = [
             ("conv_transpose2d_forward", conv_transpose2d::forward(ctx, s, &x, &w, None, &y, false)?),
             ("conv_transpose2d_backward_input", conv_transpose2d::backward_input(ctx, s, &y, &w, &x)?),
-            ("conv_transpose2d_backward_weight", vec![conv_transpose2d::backward_weight(ctx, s, &x, &y, &w)?]),
+            ("conv_transpose2d_backward_weight", conv_transpose2d::backward_weight(ctx, s, &x, &y, &w)?),
         ];
         for (kernel, d) in runs {
             let t = time_dispatches(ctx, &d)?;

@@ -186,9 +186,11 @@ fn check_conv(c: &mut Checker) -> Result<()> {
             c.ctx.run(&conv2d::backward_input_with(c.ctx, windows, shape, &gdy, &gw, Some(&gb2), &out, true)?)?;
             c.check(&format!("conv2d_backward_input{suffix}_bias_relu"), name.clone(), &out, &want_dx_epi)?;
         }
-        let out = c.ctx.zeros("dw", nw);
-        c.ctx.run(&[conv2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;
-        c.check("conv2d_backward_weight", name.clone(), &out, &dw)?;
+        for (windows, suffix) in [(false, ""), (true, "_window")] {
+            let out = c.ctx.zeros("dw", nw);
+            c.ctx.run(&conv2d::backward_weight_with(c.ctx, windows, shape, &gx, &gdy, &out)?)?;
+            c.check(&format!("conv2d_backward_weight{suffix}"), name.clone(), &out, &dw)?;
+        }
         let out = c.ctx.zeros("db", d);
         c.ctx.run(&[conv2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
         c.check("conv2d_backward_bias", name, &out, &db)?;
@@ -215,7 +217,7 @@ fn check_conv_transpose(c: &mut Checker) -> Result<()> {
         c.ctx.run(&conv_transpose2d::backward_input(c.ctx, shape, &gdy, &gw, &out)?)?;
         c.check("conv_transpose2d_backward_input", name.clone(), &out, &dx)?;
         let out = c.ctx.zeros("dw", nw);
-        c.ctx.run(&[conv_transpose2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?])?;
+        c.ctx.run(&conv_transpose2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?)?;
         c.check("conv_transpose2d_backward_weight", name.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", d);
         c.ctx.run(&[conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;

@@ -251,7 +251,7 @@ impl Executor {
             Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
             Op::ActivationBackward(act) => vec![activations::backward(ctx, *act, i(0), i(1), o(0))?],
             Op::Conv2dBackwardInput(s) => conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?,
-            Op::Conv2dBackwardWeight(s) => vec![conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?],
+            Op::Conv2dBackwardWeight(s) => conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?,
             Op::BceBackward => vec![vae::bce_backward(ctx, i(0), i(1), o(0), 1.0)?],
             Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],
             Op::ReparamBackward => vec![vae::reparam_backward(ctx, i(0), i(1), i(2), o(0))?],

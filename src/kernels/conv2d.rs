@@ -144,7 +144,8 @@ struct WindowParams {
     conv: Params,
     ch0: u32,
     chs: u32,
-    _pad: [u32; 2],
+    kc: u32,
+    accumulate: u32,
 }
 
 /// Output channels per invocation of the window kernels.
@@ -190,9 +191,9 @@ pub fn forward_with(
             let mut out = Vec::new();
             for d0 in (0..s.d).step_by(dc) {
                 let chs = dc.min(s.d - d0);
-                let p = WindowParams { conv: params, ch0: d0 as u32, chs: chs as u32, _pad: [0; 2] };
+                let p = WindowParams { conv: params, ch0: d0 as u32, chs: chs as u32, kc: 0, accumulate: 0 };
                 let groups = [(s.n * s.ho() * s.wo()).div_ceil(64) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
-                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_forward_window", x, w, (d0 * r * 4) as u64, bias, y, &p, groups)?);
+                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_forward_window", x, w, (d0 * r * 4) as u64, Some(bias), y, &p, groups)?);
             }
             return Ok(out);
         }
@@ -251,9 +252,9 @@ pub fn backward_input_with(
                 let invocations = s.n * s.h * s.stride * groups_per_row;
                 for c0 in (0..s.c).step_by(cc) {
                     let chs = cc.min(s.c - c0);
-                    let p = WindowParams { conv: params, ch0: c0 as u32, chs: chs as u32, _pad: [0; 2] };
+                    let p = WindowParams { conv: params, ch0: c0 as u32, chs: chs as u32, kc: 0, accumulate: 0 };
                     let groups = [invocations.div_ceil(16) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
-                    out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_input_window", dy, &wp, (c0 * row * 4) as u64, bias, dx, &p, groups)?);
+                    out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_input_window", dy, &wp, (c0 * row * 4) as u64, Some(bias), dx, &p, groups)?);
                 }
                 return Ok(out);
             }
@@ -267,15 +268,56 @@ pub fn backward_input_with(
     Ok(vec![ctx.dispatch("conv2d", "conv2d_backward_input", &[], &[dy, w, bias, dx], &params, groups)?])
 }
 
-/// Record `dw = conv2d_backward_weight(x, dy)`.
+/// Record `dw = conv2d_backward_weight(x, dy)` with the adapter's preferred kernel.
 pub fn backward_weight(
     ctx: &Context,
     s: ConvShape,
     x: &GpuSlice,
     dy: &GpuSlice,
     dw: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
+    backward_weight_with(ctx, prefer_windows(ctx), s, x, dy, dw)
+}
+
+/// Like [`backward_weight`]; `windows` asks for the uniform-window kernel: dy
+/// is laid out in chunks of pixels (one window each), and each chunk's dispatch
+/// adds its share to dw.
+pub fn backward_weight_with(
+    ctx: &Context,
+    windows: bool,
+    s: ConvShape,
+    x: &GpuSlice,
+    dy: &GpuSlice,
+    dw: &GpuSlice,
+) -> Result<Vec<Dispatch>> {
     let (nx, nw, ny) = s.sizes();
+    let pixels = s.n * s.ho() * s.wo();
+    // Pixels per chunk: a multiple of 4, with D rows of them in one aligned window.
+    let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
+    let mut kc = (super::WINDOW_BYTES as usize / 4 / s.d) / 4 * 4;
+    while kc > 0 && (kc * s.d) % align != 0 {
+        kc -= 4;
+    }
+    let kc = kc.min(pixels.next_multiple_of(4));
+    let uniform_ok = ctx.limits.max_uniform_buffer_binding_size as u64 >= super::WINDOW_BYTES;
+    if windows && kc > 0 && uniform_ok {
+        check_len("conv2d_backward_weight", "x", x, nx)?;
+        check_len("conv2d_backward_weight", "dy", dy, ny)?;
+        check_len("conv2d_backward_weight", "dw", dw, nw)?;
+        let chunks = pixels.div_ceil(kc);
+        let dyc = ctx.zeros("conv2d dy chunks", chunks * s.d * kc);
+        let mut p = WindowParams { conv: s.params(false, false), ch0: 0, chs: 0, kc: kc as u32, accumulate: 0 };
+        let mut out = vec![ctx.dispatch("conv2d", "conv2d_dy_chunks", &[], &[dy, &dyc], &p, super::grid_1d(chunks * s.d * kc, 64))?];
+        if super::windows_fit(ctx, &dyc, s.d * kc, chunks, 1) {
+            let groups = [(s.c * s.k * s.k).div_ceil(4 * 16) as u32, s.d.div_ceil(WINDOW_CHANNELS) as u32, 1];
+            for ch in 0..chunks {
+                p.ch0 = ch as u32;
+                p.accumulate = (ch > 0) as u32;
+                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_weight_window", x, &dyc, (ch * s.d * kc * 4) as u64, None, dw, &p, groups)?);
+            }
+            return Ok(out);
+        }
+    }
     check_len("conv2d_backward_weight", "x", x, nx)?;
     check_len("conv2d_backward_weight", "dy", dy, ny)?;
     check_len("conv2d_backward_weight", "dw", dw, nw)?;
@@ -284,14 +326,7 @@ pub fn backward_weight(
         s.d.div_ceil(32) as u32,
         1,
     ];
-    ctx.dispatch(
-        "conv2d",
-        "conv2d_backward_weight",
-        &[],
-        &[x, dy, dw],
-        &s.params(false, false),
-        groups,
-    )
+    Ok(vec![ctx.dispatch("conv2d", "conv2d_backward_weight", &[], &[x, dy, dw], &s.params(false, false), groups)?])
 }
 
 /// Record the bias gradient `db[d] = Σ_{n,oh,ow} dy[n, d, oh, ow]`.

@@ -131,7 +131,7 @@ pub fn backward_weight(
     x: &GpuSlice,
     dy: &GpuSlice,
     dw: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     conv2d::backward_weight(ctx, s.as_conv(), dy, x, dw)
 }
 

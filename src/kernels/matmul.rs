@@ -251,7 +251,7 @@ fn window(
         };
         let workgroups = [m.div_ceil(WINDOW_ROWS * 16) as u32, cols.div_ceil(16) as u32, 1];
         let offset = (n0 * k * 4) as u64;
-        out.push(super::window_dispatch(ctx, "matmul", "matmul_window", a, &bt, offset, bias_slice, c, &params, workgroups)?);
+        out.push(super::window_dispatch(ctx, "matmul", "matmul_window", a, &bt, offset, Some(bias_slice), c, &params, workgroups)?);
     }
     Ok(Some(out))
 }

@@ -74,7 +74,7 @@ pub fn windows_fit(ctx: &Context, src: &GpuSlice, row_len: usize, rows: usize, r
 }
 
 /// A dispatch whose binding 1 is a uniform window of `src` starting at
-/// `offset` bytes; bindings 0, 2, 3 are storage, 4 the params.
+/// `offset` bytes; bindings 0, 2 (if the kernel reads one), 3 are storage, 4 the params.
 #[allow(clippy::too_many_arguments)]
 pub fn window_dispatch<P: bytemuck::Pod>(
     ctx: &Context,
@@ -83,7 +83,7 @@ pub fn window_dispatch<P: bytemuck::Pod>(
     input: &GpuSlice,
     src: &GpuSlice,
     offset: u64,
-    bias: &GpuSlice,
+    bias: Option<&GpuSlice>,
     out: &GpuSlice,
     params: &P,
     workgroups: [u32; 3],
@@ -95,13 +95,15 @@ pub fn window_dispatch<P: bytemuck::Pod>(
         offset: src.offset + offset,
         size: wgpu::BufferSize::new(WINDOW_BYTES),
     });
-    let entries = [
+    let mut entries = vec![
         wgpu::BindGroupEntry { binding: 0, resource: input.binding() },
         wgpu::BindGroupEntry { binding: 1, resource: window },
-        wgpu::BindGroupEntry { binding: 2, resource: bias.binding() },
         wgpu::BindGroupEntry { binding: 3, resource: out.binding() },
         wgpu::BindGroupEntry { binding: 4, resource: uniform.as_entire_binding() },
     ];
+    if let Some(b) = bias {
+        entries.push(wgpu::BindGroupEntry { binding: 2, resource: b.binding() });
+    }
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(entry),
         layout: &pipeline.get_bind_group_layout(0),
