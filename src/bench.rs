@@ -55,11 +55,17 @@ fn matmul_bench(ctx: &Context, variant: Variant, shape: MatmulShape) -> Result<K
         Variant::Blocked => "matmul_blocked",
         Variant::Tiled => "matmul_tiled",
     };
-    Ok(KernelBench { kernel: name.into(), shape: shape.to_string(), gflops: shape.flops() / s / 1e9, ms: s * 1e3 })
+    Ok(KernelBench {
+        kernel: name.into(),
+        shape: shape.to_string(),
+        gflops: shape.flops() / s / 1e9,
+        ms: s * 1e3,
+    })
 }
 
 /// The matmul shapes of the reference workloads (issue: 128×784×400, 512³, 1024³).
-pub const MATMUL_SIZES: &[(usize, usize, usize)] = &[(128, 400, 784), (512, 512, 512), (1024, 1024, 1024)];
+pub const MATMUL_SIZES: &[(usize, usize, usize)] =
+    &[(128, 400, 784), (512, 512, 512), (1024, 1024, 1024)];
 
 /// GFLOP/s of matmul (both variants) and of each conv layer of the `conv` model
 /// at batch 128, forward and both backward.
@@ -69,12 +75,27 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         if quick && m > 512 {
             continue;
         }
-        let shape = MatmulShape { m, n, k, trans_a: false, trans_b: false };
+        let shape = MatmulShape {
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+        };
         for (ta, tb) in [(false, true), (true, false)] {
-            let t = MatmulShape { trans_a: ta, trans_b: tb, ..shape };
+            let t = MatmulShape {
+                trans_a: ta,
+                trans_b: tb,
+                ..shape
+            };
             out.push(matmul_bench(ctx, Variant::Window, t)?);
         }
-        for variant in [Variant::Window, Variant::Vec4, Variant::Blocked, Variant::Tiled] {
+        for variant in [
+            Variant::Window,
+            Variant::Vec4,
+            Variant::Blocked,
+            Variant::Tiled,
+        ] {
             out.push(matmul_bench(ctx, variant, shape)?);
         }
     }
@@ -87,30 +108,64 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         let (nx, nw, ny) = s.sizes();
         let (x, w, y) = (ctx.zeros("x", nx), ctx.zeros("w", nw), ctx.zeros("y", ny));
         let runs = [
-            ("conv2d_forward", conv2d::forward(ctx, s, &x, &w, None, &y, false)?),
-            ("conv2d_backward_input", conv2d::backward_input(ctx, s, &y, &w, None, &x, false)?),
-            ("conv2d_backward_weight", conv2d::backward_weight(ctx, s, &x, &y, &w)?),
+            (
+                "conv2d_forward",
+                conv2d::forward(ctx, s, &x, &w, None, &y, false)?,
+            ),
+            (
+                "conv2d_backward_input",
+                conv2d::backward_input(ctx, s, &y, &w, None, &x, false)?,
+            ),
+            (
+                "conv2d_backward_weight",
+                conv2d::backward_weight(ctx, s, &x, &y, &w)?,
+            ),
         ];
         for (kernel, d) in runs {
             let t = time_dispatches(ctx, &d)?;
-            out.push(KernelBench { kernel: kernel.into(), shape: format!("{name} {s}"), gflops: s.flops() / t / 1e9, ms: t * 1e3 });
+            out.push(KernelBench {
+                kernel: kernel.into(),
+                shape: format!("{name} {s}"),
+                gflops: s.flops() / t / 1e9,
+                ms: t * 1e3,
+            });
         }
     }
     let deconvs = [
-        ("deconv1", ConvTransposeShape::new((batch, 64, 7, 7), 32, 4, 2, 1)?),
-        ("deconv2", ConvTransposeShape::new((batch, 32, 14, 14), 1, 4, 2, 1)?),
+        (
+            "deconv1",
+            ConvTransposeShape::new((batch, 64, 7, 7), 32, 4, 2, 1)?,
+        ),
+        (
+            "deconv2",
+            ConvTransposeShape::new((batch, 32, 14, 14), 1, 4, 2, 1)?,
+        ),
     ];
     for (name, s) in deconvs {
         let (nx, nw, ny) = s.sizes();
         let (x, w, y) = (ctx.zeros("x", nx), ctx.zeros("w", nw), ctx.zeros("y", ny));
         let runs = [
-            ("conv_transpose2d_forward", conv_transpose2d::forward(ctx, s, &x, &w, None, &y, false)?),
-            ("conv_transpose2d_backward_input", conv_transpose2d::backward_input(ctx, s, &y, &w, &x)?),
-            ("conv_transpose2d_backward_weight", conv_transpose2d::backward_weight(ctx, s, &x, &y, &w)?),
+            (
+                "conv_transpose2d_forward",
+                conv_transpose2d::forward(ctx, s, &x, &w, None, &y, false)?,
+            ),
+            (
+                "conv_transpose2d_backward_input",
+                conv_transpose2d::backward_input(ctx, s, &y, &w, &x)?,
+            ),
+            (
+                "conv_transpose2d_backward_weight",
+                conv_transpose2d::backward_weight(ctx, s, &x, &y, &w)?,
+            ),
         ];
         for (kernel, d) in runs {
             let t = time_dispatches(ctx, &d)?;
-            out.push(KernelBench { kernel: kernel.into(), shape: format!("{name} {s:?}"), gflops: s.flops() / t / 1e9, ms: t * 1e3 });
+            out.push(KernelBench {
+                kernel: kernel.into(),
+                shape: format!("{name} {s:?}"),
+                gflops: s.flops() / t / 1e9,
+                ms: t * 1e3,
+            });
         }
     }
     Ok(out)
@@ -133,10 +188,17 @@ pub struct ProfileRow {
 /// queries (one compute pass per dispatch), summed by kernel name.
 pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>> {
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
-        return Err(Error::Invalid(format!("the adapter '{}' has no timestamp queries; profiles need them", ctx.info.name)));
+        return Err(Error::Invalid(format!(
+            "the adapter '{}' has no timestamp queries; profiles need them",
+            ctx.info.name
+        )));
     }
     let n = dispatches.len() as u32;
-    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("profile"), ty: wgpu::QueryType::Timestamp, count: 2 * n });
+    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+        label: Some("profile"),
+        ty: wgpu::QueryType::Timestamp,
+        count: 2 * n,
+    });
     let resolve = ctx.zeros("profile timestamps", 4 * n as usize);
     let resolve_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("profile resolve"),
@@ -169,7 +231,12 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
                 r.count += 1;
                 r.ms += ms;
             }
-            None => rows.push(ProfileRow { kernel: d.label.clone(), count: 1, ms, share: 0.0 }),
+            None => rows.push(ProfileRow {
+                kernel: d.label.clone(),
+                count: 1,
+                ms,
+                share: 0.0,
+            }),
         }
     }
     let total: f64 = rows.iter().map(|r| r.ms).sum();
@@ -219,18 +286,27 @@ pub fn training_figures(
     let mut first = Trainer::new(ctx, config.clone(), settings.clone(), train, test, None)?;
     first.run_steps(1)?;
     let startup_s = started.elapsed().as_secs_f64();
-    let peak_gpu_bytes = ctx.counters.allocated_bytes.load(std::sync::atomic::Ordering::Relaxed);
+    let peak_gpu_bytes = ctx
+        .counters
+        .allocated_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
     drop(first);
     // A fresh run for the throughput and quality figures.
     let mut trainer = Trainer::new(ctx, config.clone(), settings, train, test, None)?;
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut reports = Vec::new();
     for _ in 0..epochs {
-        let r = trainer.train_epoch(&mut |_| {}, &stop)?.expect("not interrupted");
+        let r = trainer
+            .train_epoch(&mut |_| {}, &stop)?
+            .expect("not interrupted");
         on_epoch(&r);
         reports.push(r);
     }
-    let timed = if reports.len() > 1 { &reports[1..] } else { &reports[..] };
+    let timed = if reports.len() > 1 {
+        &reports[1..]
+    } else {
+        &reports[..]
+    };
     let images = timed.len() as f64 * train.len() as f64;
     let seconds: f64 = timed.iter().map(|r| r.seconds).sum();
     let ck = trainer.checkpoint()?;
@@ -249,11 +325,17 @@ pub fn training_figures(
 }
 
 /// Reconstructions per second at batch 1,000: upload, encode, decode (μ), read back.
-fn inference_speed(ctx: &Context, ck: &crate::checkpoint::Checkpoint, test: &crate::data::Dataset) -> Result<f64> {
+fn inference_speed(
+    ctx: &Context,
+    ck: &crate::checkpoint::Checkpoint,
+    test: &crate::data::Dataset,
+) -> Result<f64> {
     use crate::graph::exec::{ExecOptions, Executor, ParamStore};
     let batch = 1000;
     let cfg = &ck.config;
-    let images: Vec<f32> = (0..batch).flat_map(|i| test.image(i % test.len()).to_vec()).collect();
+    let images: Vec<f32> = (0..batch)
+        .flat_map(|i| test.image(i % test.len()).to_vec())
+        .collect();
     let values: Vec<Vec<f32>> = ck.params.iter().map(|p| p.2.clone()).collect();
     let params = ParamStore::from_values(ctx, &cfg.param_specs(), &values, None);
     let state = ctx.zeros("state", 2);
@@ -264,7 +346,13 @@ fn inference_speed(ctx: &Context, ck: &crate::checkpoint::Checkpoint, test: &cra
     let out = g.sigmoid(logits);
     g.mark_output(out);
     let xb = ctx.zeros("x", batch * cfg.dim());
-    let opts = ExecOptions { params: &params, state: &state, inputs: [(x, xb.clone())].into_iter().collect(), prologue: vec![], train: None };
+    let opts = ExecOptions {
+        params: &params,
+        state: &state,
+        inputs: [(x, xb.clone())].into_iter().collect(),
+        prologue: vec![],
+        train: None,
+    };
     let exec = Executor::new(ctx, g, opts)?;
     let once = || -> Result<()> {
         ctx.write(&xb, &images);

@@ -99,7 +99,9 @@ impl Context {
     fn zeros_buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
         // wgpu zero-fills new buffers.
         let size = bytes.max(4).next_multiple_of(4) + WINDOW_PAD;
-        self.counters.allocated_bytes.fetch_add(size, Ordering::Relaxed);
+        self.counters
+            .allocated_bytes
+            .fetch_add(size, Ordering::Relaxed);
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
@@ -259,7 +261,7 @@ impl Context {
                 hint: "use a smaller batch",
             });
         }
-        let max_binding = self.limits.max_storage_buffer_binding_size as u64;
+        let max_binding = self.limits.max_storage_buffer_binding_size;
         for s in slices {
             if s.bytes() > max_binding {
                 return Err(Error::Limit {

@@ -24,6 +24,9 @@ pub struct TrainSettings {
     pub epochs: usize,
 }
 
+/// Adam's first and second moments, one array per parameter.
+pub type Moments = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+
 /// Everything a checkpoint holds.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
@@ -38,11 +41,14 @@ pub struct Checkpoint {
     /// (name, shape, values) in the model's parameter order.
     pub params: Vec<(String, Vec<usize>, Vec<f32>)>,
     /// Adam's first and second moments, in the same order.
-    pub moments: Option<(Vec<Vec<f32>>, Vec<Vec<f32>>)>,
+    pub moments: Option<Moments>,
 }
 
 fn bad(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Checkpoint { path: path.display().to_string(), msg: msg.into() }
+    Error::Checkpoint {
+        path: path.display().to_string(),
+        msg: msg.into(),
+    }
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -62,16 +68,29 @@ impl Checkpoint {
         }
         let views: Vec<(String, TensorView)> = blobs
             .iter()
-            .map(|(n, s, b)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| Error::Invalid(e.to_string()))?)))
+            .map(|(n, s, b)| {
+                Ok((
+                    n.clone(),
+                    TensorView::new(Dtype::F32, s.clone(), b)
+                        .map_err(|e| Error::Invalid(e.to_string()))?,
+                ))
+            })
             .collect::<Result<_>>()?;
         let meta = HashMap::from([
             ("format".to_string(), "latent-engine/1".to_string()),
-            ("config".to_string(), serde_json::to_string(&self.config).unwrap()),
-            ("train".to_string(), serde_json::to_string(&self.train).unwrap()),
+            (
+                "config".to_string(),
+                serde_json::to_string(&self.config).unwrap(),
+            ),
+            (
+                "train".to_string(),
+                serde_json::to_string(&self.train).unwrap(),
+            ),
             ("epoch".to_string(), self.epoch.to_string()),
             ("step".to_string(), self.step.to_string()),
         ]);
-        safetensors::serialize(views, Some(meta)).map_err(|e| Error::Invalid(format!("serializing the checkpoint: {e}")))
+        safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::Invalid(format!("serializing the checkpoint: {e}")))
     }
 
     /// Write to `path` atomically (temporary file, then rename).
@@ -81,7 +100,11 @@ impl Checkpoint {
 
     /// Read `path` (a `.safetensors` file, or a run folder holding `checkpoint.safetensors`).
     pub fn load(path: &Path) -> Result<Self> {
-        let file = if path.is_dir() { path.join("checkpoint.safetensors") } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            path.join("checkpoint.safetensors")
+        } else {
+            path.to_path_buf()
+        };
         if !file.exists() {
             return Err(bad(&file, "not found; pass the folder of a `latent train` run (its --out) or a .safetensors file"));
         }
@@ -91,24 +114,53 @@ impl Checkpoint {
 
     /// Parse safetensors bytes; `path` names the file in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(path, format!("not a readable safetensors file ({e}); it may be truncated or corrupt")))?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("corrupt safetensors data: {e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
+            bad(
+                path,
+                format!("not a readable safetensors file ({e}); it may be truncated or corrupt"),
+            )
+        })?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| bad(path, format!("corrupt safetensors data: {e}")))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let get = |k: &str| meta.get(k).ok_or_else(|| bad(path, format!("metadata has no '{k}': not a latent-engine checkpoint")));
-        let config: ModelConfig = serde_json::from_str(get("config")?).map_err(|e| bad(path, format!("bad model config: {e}")))?;
-        let train: TrainSettings = serde_json::from_str(get("train")?).map_err(|e| bad(path, format!("bad training settings: {e}")))?;
+        let get = |k: &str| {
+            meta.get(k).ok_or_else(|| {
+                bad(
+                    path,
+                    format!("metadata has no '{k}': not a latent-engine checkpoint"),
+                )
+            })
+        };
+        let config: ModelConfig = serde_json::from_str(get("config")?)
+            .map_err(|e| bad(path, format!("bad model config: {e}")))?;
+        let train: TrainSettings = serde_json::from_str(get("train")?)
+            .map_err(|e| bad(path, format!("bad training settings: {e}")))?;
         let epoch = get("epoch")?.parse().map_err(|_| bad(path, "bad epoch"))?;
         let step = get("step")?.parse().map_err(|_| bad(path, "bad step"))?;
         config.validate().map_err(|e| bad(path, e.to_string()))?;
         let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
-            let t = st.tensor(name).map_err(|_| bad(path, format!("missing tensor '{name}'")))?;
+            let t = st
+                .tensor(name)
+                .map_err(|_| bad(path, format!("missing tensor '{name}'")))?;
             if t.dtype() != Dtype::F32 {
-                return Err(bad(path, format!("tensor '{name}' is {:?}, expected F32", t.dtype())));
+                return Err(bad(
+                    path,
+                    format!("tensor '{name}' is {:?}, expected F32", t.dtype()),
+                ));
             }
             if t.shape() != shape {
-                return Err(bad(path, format!("tensor '{name}' has shape {:?}, the model needs {shape:?}", t.shape())));
+                return Err(bad(
+                    path,
+                    format!(
+                        "tensor '{name}' has shape {:?}, the model needs {shape:?}",
+                        t.shape()
+                    ),
+                ));
             }
-            Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+            Ok(t.data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect())
         };
         let specs = config.param_specs();
         let mut params = Vec::new();
@@ -127,6 +179,13 @@ impl Checkpoint {
         } else {
             None
         };
-        Ok(Self { config, train, epoch, step, params, moments })
+        Ok(Self {
+            config,
+            train,
+            epoch,
+            step,
+            params,
+            moments,
+        })
     }
 }

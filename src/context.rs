@@ -221,7 +221,9 @@ fn pick(adapters: &[wgpu::Adapter], choice: AdapterChoice) -> Option<usize> {
             AdapterChoice::Cpu => is_software(&info),
         }
     });
-    candidates.max_by_key(|(_, a)| rank(&a.get_info())).map(|(i, _)| i)
+    candidates
+        .max_by_key(|(_, a)| rank(&a.get_info()))
+        .map(|(i, _)| i)
 }
 
 /// Every adapter wgpu sees for `backend`, marking the one `auto` would pick.
@@ -244,8 +246,25 @@ pub fn list_adapters(backend: BackendChoice) -> Vec<AdapterReport> {
 impl Context {
     /// Choose an adapter as `opts` says and open a device with the adapter's own limits.
     pub fn new(opts: ContextOptions) -> Result<Self> {
-        let instance = new_instance(opts.backend);
-        let adapters = pollster::block_on(instance.enumerate_adapters(opts.backend.backends()));
+        // With `auto`, ask the native APIs first and wake GL (EGL) only when they
+        // have nothing suitable: EGL start-up is slow and noisy.
+        let native = wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12;
+        let mut adapters = Vec::new();
+        if opts.backend == BackendChoice::Auto {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+            desc.backends = native;
+            let found = pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(native));
+            let good = pick(&found, opts.adapter).is_some_and(|i| {
+                opts.adapter != AdapterChoice::Auto || !is_software(&found[i].get_info())
+            });
+            if good {
+                adapters = found;
+            }
+        }
+        if adapters.is_empty() {
+            let instance = new_instance(opts.backend);
+            adapters = pollster::block_on(instance.enumerate_adapters(opts.backend.backends()));
+        }
         let tried = format!("backend {:?}, adapter {:?}", opts.backend, opts.adapter);
         if adapters.is_empty() {
             return Err(Error::NoAdapter(format!(
@@ -290,13 +309,12 @@ impl Context {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-                Error::DeviceRequest {
-                    adapter: info.name.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            Error::DeviceRequest {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            }
+        })?;
         log::info!(
             "using adapter '{}' ({:?}, {:?}, driver '{} {}')",
             info.name,
@@ -384,10 +402,7 @@ impl Context {
         entry: &str,
         constants: &[(&str, f64)],
     ) -> Result<wgpu::ComputePipeline> {
-        let key = (
-            file.to_string(),
-            format!("{entry}{constants:?}"),
-        );
+        let key = (file.to_string(), format!("{entry}{constants:?}"));
         if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
             return Ok(p.clone());
         }

@@ -55,7 +55,11 @@ impl Dataset {
     /// (`train-images-idx3-ubyte[.gz]` …) or a folder of images.
     pub fn load(path: &Path, split: Split) -> Result<Self> {
         if !path.exists() {
-            return Err(Error::Data { path: path.display().to_string(), msg: "no such file or folder; pass --data with a folder of IDX files or of images".into() });
+            return Err(Error::Data {
+                path: path.display().to_string(),
+                msg: "no such file or folder; pass --data with a folder of IDX files or of images"
+                    .into(),
+            });
         }
         let prefix = match split {
             Split::Train => "train",
@@ -70,12 +74,20 @@ impl Dataset {
         let ds = match (idx("images-idx3-ubyte"), idx("labels-idx1-ubyte")) {
             (Some(images), Some(labels)) => load_idx_pair(&images, &labels)?,
             (Some(_), None) | (None, Some(_)) => {
-                return Err(Error::Data { path: path.display().to_string(), msg: format!("has only one of {prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte") })
+                return Err(Error::Data {
+                    path: path.display().to_string(),
+                    msg: format!(
+                        "has only one of {prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte"
+                    ),
+                })
             }
             (None, None) => load_image_folder(path, split)?,
         };
         if ds.is_empty() {
-            return Err(Error::Data { path: path.display().to_string(), msg: "the dataset has no images".into() });
+            return Err(Error::Data {
+                path: path.display().to_string(),
+                msg: "the dataset has no images".into(),
+            });
         }
         Ok(ds)
     }
@@ -88,7 +100,10 @@ fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(|e| Error::Data { path: path.display().to_string(), msg: format!("corrupt gzip data: {e}") })?;
+            .map_err(|e| Error::Data {
+                path: path.display().to_string(),
+                msg: format!("corrupt gzip data: {e}"),
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -98,15 +113,27 @@ fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 /// Parse IDX bytes of unsigned bytes: returns (dimensions, data).
 /// The format: 0x00 0x00, type 0x08 (u8), number of dimensions, then each
 /// dimension as a big-endian u32, then the data.
-pub fn parse_idx<'a>(bytes: &'a [u8], what: &str) -> std::result::Result<(Vec<usize>, &'a [u8]), String> {
+pub fn parse_idx<'a>(
+    bytes: &'a [u8],
+    what: &str,
+) -> std::result::Result<(Vec<usize>, &'a [u8]), String> {
     if bytes.len() < 4 {
-        return Err(format!("too short for an IDX header ({} bytes)", bytes.len()));
+        return Err(format!(
+            "too short for an IDX header ({} bytes)",
+            bytes.len()
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(format!("not an IDX file (magic {:02x}{:02x}{:02x}{:02x})", bytes[0], bytes[1], bytes[2], bytes[3]));
+        return Err(format!(
+            "not an IDX file (magic {:02x}{:02x}{:02x}{:02x})",
+            bytes[0], bytes[1], bytes[2], bytes[3]
+        ));
     }
     if bytes[2] != 0x08 {
-        return Err(format!("IDX element type 0x{:02x} is not unsigned bytes (0x08)", bytes[2]));
+        return Err(format!(
+            "IDX element type 0x{:02x} is not unsigned bytes (0x08)",
+            bytes[2]
+        ));
     }
     let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
@@ -116,33 +143,59 @@ pub fn parse_idx<'a>(bytes: &'a [u8], what: &str) -> std::result::Result<(Vec<us
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
         .collect();
-    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("IDX dimensions overflow")?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("IDX dimensions overflow")?;
     let data = &bytes[header..];
     if data.len() < count {
-        return Err(format!("truncated: the header promises {what} {dims:?} ({count} bytes) but {} follow", data.len()));
+        return Err(format!(
+            "truncated: the header promises {what} {dims:?} ({count} bytes) but {} follow",
+            data.len()
+        ));
     }
     Ok((dims, &data[..count]))
 }
 
 fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
-    let err = |p: &Path, msg: String| Error::Data { path: p.display().to_string(), msg };
+    let err = |p: &Path, msg: String| Error::Data {
+        path: p.display().to_string(),
+        msg,
+    };
     let image_bytes = read_maybe_gzip(images)?;
     let (dims, pixels) = parse_idx(&image_bytes, "images").map_err(|m| err(images, m))?;
     let (n, c, h, w) = match dims[..] {
         [n, h, w] => (n, 1, h, w),
         [n, c, h, w] => (n, c, h, w),
-        _ => return Err(err(images, format!("images must have 3 or 4 dimensions, found {dims:?}"))),
+        _ => {
+            return Err(err(
+                images,
+                format!("images must have 3 or 4 dimensions, found {dims:?}"),
+            ))
+        }
     };
     let label_bytes = read_maybe_gzip(labels)?;
     let (ldims, label_data) = parse_idx(&label_bytes, "labels").map_err(|m| err(labels, m))?;
     if ldims.len() != 1 {
-        return Err(err(labels, format!("labels must have 1 dimension, found {ldims:?}")));
+        return Err(err(
+            labels,
+            format!("labels must have 1 dimension, found {ldims:?}"),
+        ));
     }
     if ldims[0] != n {
-        return Err(err(labels, format!("has {} labels but {} has {n} images", ldims[0], images.display())));
+        return Err(err(
+            labels,
+            format!(
+                "has {} labels but {} has {n} images",
+                ldims[0],
+                images.display()
+            ),
+        ));
     }
     let labels: Vec<u32> = label_data.iter().map(|&l| l as u32).collect();
-    let classes = (0..=labels.iter().copied().max().unwrap_or(0)).map(|c| c.to_string()).collect();
+    let classes = (0..=labels.iter().copied().max().unwrap_or(0))
+        .map(|c| c.to_string())
+        .collect();
     Ok(Dataset {
         images: pixels.iter().map(|&p| p as f32 / 255.0).collect(),
         labels,
@@ -153,7 +206,10 @@ fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
 
 fn is_image(path: &Path) -> bool {
     matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
         Some("png" | "jpg" | "jpeg" | "gif")
     )
 }
@@ -167,10 +223,17 @@ fn load_image_folder(root: &Path, split: Split) -> Result<Dataset> {
         Split::Train => "train",
         Split::Test => "test",
     });
-    let (dir, split_here) = if split_dir.is_dir() { (split_dir, false) } else { (root.to_path_buf(), true) };
+    let (dir, split_here) = if split_dir.is_dir() {
+        (split_dir, false)
+    } else {
+        (root.to_path_buf(), true)
+    };
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let read_dir = |d: &Path| -> Result<Vec<PathBuf>> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(d).map_err(|e| Error::io(d, e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| Error::io(d, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         v.sort();
         Ok(v)
     };
@@ -186,14 +249,28 @@ fn load_image_folder(root: &Path, split: Split) -> Result<Dataset> {
             files.push((entry, String::new()));
         }
     }
-    files.retain(|(f, _)| !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && !f.file_name().is_some_and(|n| n.eq_ignore_ascii_case("README.md") || n.eq_ignore_ascii_case("LICENSE")));
+    files.retain(|(f, _)| {
+        !f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            && !f.file_name().is_some_and(|n| {
+                n.eq_ignore_ascii_case("README.md") || n.eq_ignore_ascii_case("LICENSE")
+            })
+    });
     if files.is_empty() {
-        return Err(Error::Data { path: dir.display().to_string(), msg: "no IDX files and no images found".into() });
+        return Err(Error::Data {
+            path: dir.display().to_string(),
+            msg: "no IDX files and no images found".into(),
+        });
     }
     if split_here {
         // Every 10th image is a test image: a fixed split that needs no seed.
         let want_test = split == Split::Test;
-        files = files.into_iter().enumerate().filter(|(i, _)| (i % 10 == 9) == want_test).map(|(_, f)| f).collect();
+        files = files
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (i % 10 == 9) == want_test)
+            .map(|(_, f)| f)
+            .collect();
     }
     let mut classes: Vec<String> = files.iter().map(|f| f.1.clone()).collect();
     classes.sort();
@@ -203,9 +280,15 @@ fn load_image_folder(root: &Path, split: Split) -> Result<Dataset> {
     let mut shape = None;
     for (path, class) in &files {
         if !is_image(path) {
-            return Err(Error::Data { path: path.display().to_string(), msg: "is not a PNG, JPEG or GIF image; remove it from the data folder".into() });
+            return Err(Error::Data {
+                path: path.display().to_string(),
+                msg: "is not a PNG, JPEG or GIF image; remove it from the data folder".into(),
+            });
         }
-        let img = image::open(path).map_err(|e| Error::Data { path: path.display().to_string(), msg: format!("cannot decode the image: {e}") })?;
+        let img = image::open(path).map_err(|e| Error::Data {
+            path: path.display().to_string(),
+            msg: format!("cannot decode the image: {e}"),
+        })?;
         let channels = if img.color().has_color() { 3 } else { 1 };
         let this = (channels, img.height() as usize, img.width() as usize);
         let expected = *shape.get_or_insert(this);
@@ -225,5 +308,10 @@ fn load_image_folder(root: &Path, split: Split) -> Result<Dataset> {
         }
         labels.push(classes.binary_search(class).unwrap() as u32);
     }
-    Ok(Dataset { images, labels, shape: shape.unwrap(), classes })
+    Ok(Dataset {
+        images,
+        labels,
+        shape: shape.unwrap(),
+        classes,
+    })
 }

@@ -27,7 +27,9 @@ impl std::str::FromStr for Arch {
         match s {
             "mlp" => Ok(Arch::Mlp),
             "conv" => Ok(Arch::Conv),
-            _ => Err(Error::Invalid(format!("unknown model '{s}': use mlp or conv"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown model '{s}': use mlp or conv"
+            ))),
         }
     }
 }
@@ -61,8 +63,20 @@ impl ModelConfig {
     /// `latent` overrides the latent size.
     pub fn preset(arch: Arch, input: (usize, usize, usize), latent: Option<usize>) -> Self {
         match arch {
-            Arch::Mlp => Self { arch, input, latent: latent.unwrap_or(20), hidden: 400, channels: (0, 0) },
-            Arch::Conv => Self { arch, input, latent: latent.unwrap_or(16), hidden: 256, channels: (32, 64) },
+            Arch::Mlp => Self {
+                arch,
+                input,
+                latent: latent.unwrap_or(20),
+                hidden: 400,
+                channels: (0, 0),
+            },
+            Arch::Conv => Self {
+                arch,
+                input,
+                latent: latent.unwrap_or(16),
+                hidden: 256,
+                channels: (32, 64),
+            },
         }
     }
 
@@ -75,9 +89,13 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         let (c, h, w) = self.input;
         if c == 0 || h == 0 || w == 0 || self.latent == 0 || self.hidden == 0 {
-            return Err(Error::Invalid(format!("model sizes must be positive: {self:?}")));
+            return Err(Error::Invalid(format!(
+                "model sizes must be positive: {self:?}"
+            )));
         }
-        if self.arch == Arch::Conv && (h % 4 != 0 || w % 4 != 0 || self.channels.0 == 0 || self.channels.1 == 0) {
+        if self.arch == Arch::Conv
+            && (h % 4 != 0 || w % 4 != 0 || self.channels.0 == 0 || self.channels.1 == 0)
+        {
             return Err(Error::Invalid(format!(
                 "the conv model needs images whose height and width are multiples of 4 (got {h}×{w}); use --model mlp"
             )));
@@ -102,7 +120,8 @@ impl ModelConfig {
                 linear("fc4", h, d);
             }
             Arch::Conv => {
-                let (c, c1, c2, flat) = (self.input.0, self.channels.0, self.channels.1, self.flat());
+                let (c, c1, c2, flat) =
+                    (self.input.0, self.channels.0, self.channels.1, self.flat());
                 let mut specs = vec![
                     ("conv1.weight".to_string(), vec![c1, c, 4, 4], c * 16),
                     ("conv1.bias".to_string(), vec![c1], c * 16),
@@ -110,7 +129,13 @@ impl ModelConfig {
                     ("conv2.bias".to_string(), vec![c2], c1 * 16),
                 ];
                 let mut lin = Vec::new();
-                for (name, i, o) in [("fc1", flat, h), ("fc21", h, l), ("fc22", h, l), ("fc3", l, h), ("fc4", h, flat)] {
+                for (name, i, o) in [
+                    ("fc1", flat, h),
+                    ("fc21", h, l),
+                    ("fc22", h, l),
+                    ("fc3", l, h),
+                    ("fc4", h, flat),
+                ] {
                     lin.push((format!("{name}.weight"), vec![o, i], i));
                     lin.push((format!("{name}.bias"), vec![o], i));
                 }
@@ -132,7 +157,10 @@ impl ModelConfig {
     }
 
     fn params(&self, g: &mut Graph) -> std::collections::HashMap<String, TensorId> {
-        self.param_specs().into_iter().map(|(name, shape, _)| (name.clone(), g.param(&name, &shape))).collect()
+        self.param_specs()
+            .into_iter()
+            .map(|(name, shape, _)| (name.clone(), g.param(&name, &shape)))
+            .collect()
     }
 
     /// Encoder: x (N, D) → (μ, log σ²), each (N, L).
@@ -166,8 +194,22 @@ impl ModelConfig {
                 let (c2, hq, wq) = (self.channels.1, self.input.1 / 4, self.input.2 / 4);
                 let f = g.dense(h, p["fc4.weight"], Some(p["fc4.bias"]), true)?;
                 let img = g.reshape(f, &[n, c2, hq, wq])?;
-                let d1 = g.conv_transpose2d(img, p["deconv1.weight"], Some(p["deconv1.bias"]), 2, 1, true)?;
-                let d2 = g.conv_transpose2d(d1, p["deconv2.weight"], Some(p["deconv2.bias"]), 2, 1, false)?;
+                let d1 = g.conv_transpose2d(
+                    img,
+                    p["deconv1.weight"],
+                    Some(p["deconv1.bias"]),
+                    2,
+                    1,
+                    true,
+                )?;
+                let d2 = g.conv_transpose2d(
+                    d1,
+                    p["deconv2.weight"],
+                    Some(p["deconv2.bias"]),
+                    2,
+                    1,
+                    false,
+                )?;
                 g.reshape(d2, &[n, self.dim()])
             }
         }
@@ -175,7 +217,11 @@ impl ModelConfig {
 
     /// The training graph of a batch of `n`: input x (N, D); loss terms BCE and KL.
     /// Returns (graph, x, μ, log σ², logits).
-    pub fn training_graph(&self, n: usize, seed: u32) -> Result<(Graph, TensorId, TensorId, TensorId, TensorId)> {
+    pub fn training_graph(
+        &self,
+        n: usize,
+        seed: u32,
+    ) -> Result<(Graph, TensorId, TensorId, TensorId, TensorId)> {
         let mut g = Graph::new();
         let x = g.input("x", &[n, self.dim()]);
         let (mu, logvar) = self.encoder(&mut g, x)?;

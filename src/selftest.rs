@@ -84,7 +84,10 @@ const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
 
 /// Convolution shapes ((N, C, H, W), D, K, S, P): kernels 1..5, strides 1 and 2,
 /// padding 0..2, non-square images, batch 1 and 130.
-const CONV_SHAPES: &[((usize, usize, usize, usize), usize, usize, usize, usize)] = &[
+/// ((N, C, H, W), D, K, S, P)
+type ConvCase = ((usize, usize, usize, usize), usize, usize, usize, usize);
+
+const CONV_SHAPES: &[ConvCase] = &[
     ((1, 1, 1, 1), 1, 1, 1, 0),
     ((2, 3, 5, 7), 4, 1, 1, 0),
     ((1, 3, 9, 6), 5, 3, 1, 1),
@@ -99,7 +102,11 @@ const CONV_SHAPES: &[((usize, usize, usize, usize), usize, usize, usize, usize)]
 
 /// Run every check. `quick` skips the largest shapes.
 pub fn run(ctx: &Context, quick: bool) -> Result<Vec<CheckResult>> {
-    let mut c = Checker { ctx, rng: Rng::new(20261128), results: Vec::new() };
+    let mut c = Checker {
+        ctx,
+        rng: Rng::new(20261128),
+        results: Vec::new(),
+    };
     check_matmul(&mut c, quick)?;
     check_conv(&mut c)?;
     check_conv_transpose(&mut c)?;
@@ -111,11 +118,21 @@ pub fn run(ctx: &Context, quick: bool) -> Result<Vec<CheckResult>> {
 }
 
 fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
-    let shapes = if quick { &MATMUL_SHAPES[..MATMUL_SHAPES.len() - 1] } else { MATMUL_SHAPES };
+    let shapes = if quick {
+        &MATMUL_SHAPES[..MATMUL_SHAPES.len() - 1]
+    } else {
+        MATMUL_SHAPES
+    };
     for (i, &(m, n, k)) in shapes.iter().enumerate() {
         let trans_a = i % 2 == 1;
         let trans_b = i % 3 != 0;
-        let shape = MatmulShape { m, n, k, trans_a, trans_b };
+        let shape = MatmulShape {
+            m,
+            n,
+            k,
+            trans_a,
+            trans_b,
+        };
         let (a, ga) = c.input(m * k, -1.0, 1.0);
         let (b, gb) = c.input(k * n, -1.0, 1.0);
         let (bias, gbias) = c.input(n, -1.0, 1.0);
@@ -129,28 +146,50 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         ];
         for (variant, name) in variants {
             let out = c.ctx.zeros("selftest out", m * n);
-            let d = matmul::forward_variant(c.ctx, variant, shape, &ga, &gb, Some(&gbias), &out, relu)?;
+            let d =
+                matmul::forward_variant(c.ctx, variant, shape, &ga, &gb, Some(&gbias), &out, relu)?;
             c.ctx.run(&d)?;
             c.check(name, shape.to_string(), &out, &want)?;
         }
     }
     // A dense layer's three backward products, at awkward sizes.
-    for &(n, i, o) in &[(1, 1, 1), (3, 17, 129), (130, 129, 3), (128, 20, 400), (40, 784, 20)] {
+    for &(n, i, o) in &[
+        (1, 1, 1),
+        (3, 17, 129),
+        (130, 129, 3),
+        (128, 20, 400),
+        (40, 784, 20),
+    ] {
         let (x, gx) = c.input(n * i, -1.0, 1.0);
         let (w, gw) = c.input(o * i, -1.0, 1.0);
         let (dy, gdy) = c.input(n * o, -1.0, 1.0);
         let (dx, dw, db) = matmul::dense_backward_reference(&x, &w, &dy, n, i, o);
         let shape = format!("dense n{n} in{i} out{o}");
         let out = c.ctx.zeros("dx", n * i);
-        let s = MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false };
-        c.ctx.run(&matmul::forward(c.ctx, s, &gdy, &gw, None, &out, false)?)?;
+        let s = MatmulShape {
+            m: n,
+            n: i,
+            k: o,
+            trans_a: false,
+            trans_b: false,
+        };
+        c.ctx
+            .run(&matmul::forward(c.ctx, s, &gdy, &gw, None, &out, false)?)?;
         c.check("matmul_backward_input", shape.clone(), &out, &dx)?;
         let out = c.ctx.zeros("dw", o * i);
-        let s = MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false };
-        c.ctx.run(&matmul::forward(c.ctx, s, &gdy, &gx, None, &out, false)?)?;
+        let s = MatmulShape {
+            m: o,
+            n: i,
+            k: n,
+            trans_a: true,
+            trans_b: false,
+        };
+        c.ctx
+            .run(&matmul::forward(c.ctx, s, &gdy, &gx, None, &out, false)?)?;
         c.check("matmul_backward_weight", shape.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", o);
-        c.ctx.run(&[reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?])?;
+        c.ctx
+            .run(&[reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?])?;
         c.check("matmul_backward_bias", shape, &out, &db)?;
     }
     Ok(())
@@ -177,22 +216,65 @@ fn check_conv(c: &mut Checker) -> Result<()> {
         }
         for (windows, suffix) in [(false, ""), (true, "_window")] {
             let out = c.ctx.zeros("y", ny);
-            c.ctx.run(&conv2d::forward_with(c.ctx, windows, shape, &gx, &gw, Some(&gb), &out, relu)?)?;
-            c.check(&format!("conv2d_forward{suffix}"), name.clone(), &out, &want_y)?;
+            c.ctx.run(&conv2d::forward_with(
+                c.ctx,
+                windows,
+                shape,
+                &gx,
+                &gw,
+                Some(&gb),
+                &out,
+                relu,
+            )?)?;
+            c.check(
+                &format!("conv2d_forward{suffix}"),
+                name.clone(),
+                &out,
+                &want_y,
+            )?;
             let out = c.ctx.zeros("dx", nx);
-            c.ctx.run(&conv2d::backward_input_with(c.ctx, windows, shape, &gdy, &gw, None, &out, false)?)?;
-            c.check(&format!("conv2d_backward_input{suffix}"), name.clone(), &out, &dx)?;
+            c.ctx.run(&conv2d::backward_input_with(
+                c.ctx, windows, shape, &gdy, &gw, None, &out, false,
+            )?)?;
+            c.check(
+                &format!("conv2d_backward_input{suffix}"),
+                name.clone(),
+                &out,
+                &dx,
+            )?;
             let out = c.ctx.zeros("dx", nx);
-            c.ctx.run(&conv2d::backward_input_with(c.ctx, windows, shape, &gdy, &gw, Some(&gb2), &out, true)?)?;
-            c.check(&format!("conv2d_backward_input{suffix}_bias_relu"), name.clone(), &out, &want_dx_epi)?;
+            c.ctx.run(&conv2d::backward_input_with(
+                c.ctx,
+                windows,
+                shape,
+                &gdy,
+                &gw,
+                Some(&gb2),
+                &out,
+                true,
+            )?)?;
+            c.check(
+                &format!("conv2d_backward_input{suffix}_bias_relu"),
+                name.clone(),
+                &out,
+                &want_dx_epi,
+            )?;
         }
         for (windows, suffix) in [(false, ""), (true, "_window")] {
             let out = c.ctx.zeros("dw", nw);
-            c.ctx.run(&conv2d::backward_weight_with(c.ctx, windows, shape, &gx, &gdy, &out)?)?;
-            c.check(&format!("conv2d_backward_weight{suffix}"), name.clone(), &out, &dw)?;
+            c.ctx.run(&conv2d::backward_weight_with(
+                c.ctx, windows, shape, &gx, &gdy, &out,
+            )?)?;
+            c.check(
+                &format!("conv2d_backward_weight{suffix}"),
+                name.clone(),
+                &out,
+                &dw,
+            )?;
         }
         let out = c.ctx.zeros("db", d);
-        c.ctx.run(&[conv2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+        c.ctx
+            .run(&[conv2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
         c.check("conv2d_backward_bias", name, &out, &db)?;
     }
     Ok(())
@@ -200,7 +282,9 @@ fn check_conv(c: &mut Checker) -> Result<()> {
 
 fn check_conv_transpose(c: &mut Checker) -> Result<()> {
     for (i, &(x_shape, d, k, s, p)) in CONV_SHAPES.iter().enumerate() {
-        let Ok(shape) = ConvTransposeShape::new(x_shape, d, k, s, p) else { continue };
+        let Ok(shape) = ConvTransposeShape::new(x_shape, d, k, s, p) else {
+            continue;
+        };
         let (nx, nw, ny) = shape.sizes();
         let (x, gx) = c.input(nx, -1.0, 1.0);
         let (w, gw) = c.input(nw, -1.0, 1.0);
@@ -209,25 +293,43 @@ fn check_conv_transpose(c: &mut Checker) -> Result<()> {
         let relu = i % 2 == 0;
         let name = format!("{shape:?}");
         let out = c.ctx.zeros("y", ny);
-        c.ctx.run(&conv_transpose2d::forward(c.ctx, shape, &gx, &gw, Some(&gb), &out, relu)?)?;
+        c.ctx.run(&conv_transpose2d::forward(
+            c.ctx,
+            shape,
+            &gx,
+            &gw,
+            Some(&gb),
+            &out,
+            relu,
+        )?)?;
         let want = conv_transpose2d::reference(shape, &x, &w, Some(&b), relu);
         c.check("conv_transpose2d_forward", name.clone(), &out, &want)?;
         let (dx, dw, db) = conv_transpose2d::backward_reference(shape, &x, &w, &dy);
         let out = c.ctx.zeros("dx", nx);
-        c.ctx.run(&conv_transpose2d::backward_input(c.ctx, shape, &gdy, &gw, &out)?)?;
+        c.ctx.run(&conv_transpose2d::backward_input(
+            c.ctx, shape, &gdy, &gw, &out,
+        )?)?;
         c.check("conv_transpose2d_backward_input", name.clone(), &out, &dx)?;
         let out = c.ctx.zeros("dw", nw);
-        c.ctx.run(&conv_transpose2d::backward_weight(c.ctx, shape, &gx, &gdy, &out)?)?;
+        c.ctx.run(&conv_transpose2d::backward_weight(
+            c.ctx, shape, &gx, &gdy, &out,
+        )?)?;
         c.check("conv_transpose2d_backward_weight", name.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", d);
-        c.ctx.run(&[conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+        c.ctx
+            .run(&[conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
         c.check("conv_transpose2d_backward_bias", name, &out, &db)?;
     }
     Ok(())
 }
 
 fn check_activations(c: &mut Checker) -> Result<()> {
-    let acts = [Activation::Relu, Activation::LeakyRelu(0.1), Activation::Sigmoid, Activation::Tanh];
+    let acts = [
+        Activation::Relu,
+        Activation::LeakyRelu(0.1),
+        Activation::Sigmoid,
+        Activation::Tanh,
+    ];
     for &n in &[1, 3, 17, 129, 130 * 20] {
         for act in acts {
             let (x, gx) = c.input(n, -4.0, 4.0);
@@ -239,17 +341,25 @@ fn check_activations(c: &mut Checker) -> Result<()> {
             // The backward reads the GPU's y, so both sides use the same y.
             let y_gpu = to_f64(&c.ctx.download::<f32>(&y)?);
             let dx = c.ctx.zeros("dx", n);
-            c.ctx.run(&[activations::backward(c.ctx, act, &y, &gdy, &dx)?])?;
+            c.ctx
+                .run(&[activations::backward(c.ctx, act, &y, &gdy, &dx)?])?;
             let want = activations::backward_reference(act, &y_gpu, &dy);
-            c.check(&format!("{}_backward", act.name()), n.to_string(), &dx, &want)?;
+            c.check(
+                &format!("{}_backward", act.name()),
+                n.to_string(),
+                &dx,
+                &want,
+            )?;
         }
         let (a, ga) = c.input(n, -1.0, 1.0);
         let (b, gb) = c.input(n, -1.0, 1.0);
         let out = c.ctx.zeros("c", n);
-        c.ctx.run(&[activations::add(c.ctx, &ga, &gb, &out, 0.5, -2.0)?])?;
+        c.ctx
+            .run(&[activations::add(c.ctx, &ga, &gb, &out, 0.5, -2.0)?])?;
         let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 0.5 * a - 2.0 * b).collect();
         c.check("elementwise_add", n.to_string(), &out, &want)?;
-        c.ctx.run(&[activations::mul(c.ctx, &ga, &gb, &out, 3.0)?])?;
+        c.ctx
+            .run(&[activations::mul(c.ctx, &ga, &gb, &out, 3.0)?])?;
         let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 3.0 * a * b).collect();
         c.check("elementwise_mul", n.to_string(), &out, &want)?;
     }
@@ -263,20 +373,38 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let (x, gx) = c.input(n * d, 0.0, 1.0);
         let rows = c.ctx.zeros("rows", n);
         c.ctx.run(&[vae::bce_forward(c.ctx, &gl, &gx, &rows, d)?])?;
-        c.check("bce_forward", shape.clone(), &rows, &vae::bce_reference(&l, &x, d))?;
+        c.check(
+            "bce_forward",
+            shape.clone(),
+            &rows,
+            &vae::bce_reference(&l, &x, d),
+        )?;
         let out = c.ctx.zeros("dl", n * d);
-        c.ctx.run(&[vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?])?;
-        c.check("bce_backward", shape.clone(), &out, &vae::bce_backward_reference(&l, &x, 0.5))?;
+        c.ctx
+            .run(&[vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?])?;
+        c.check(
+            "bce_backward",
+            shape.clone(),
+            &out,
+            &vae::bce_backward_reference(&l, &x, 0.5),
+        )?;
     }
     for &(n, l) in &[(1, 1), (3, 17), (130, 20)] {
         let shape = format!("{n}x{l}");
         let (mu, gmu) = c.input(n * l, -2.0, 2.0);
         let (lv, glv) = c.input(n * l, -3.0, 2.0);
         let rows = c.ctx.zeros("rows", n);
-        c.ctx.run(&[vae::kl_forward(c.ctx, &gmu, &glv, &rows, l)?])?;
-        c.check("kl_forward", shape.clone(), &rows, &vae::kl_reference(&mu, &lv, l))?;
+        c.ctx
+            .run(&[vae::kl_forward(c.ctx, &gmu, &glv, &rows, l)?])?;
+        c.check(
+            "kl_forward",
+            shape.clone(),
+            &rows,
+            &vae::kl_reference(&mu, &lv, l),
+        )?;
         let (dmu, dlv) = (c.ctx.zeros("dmu", n * l), c.ctx.zeros("dlv", n * l));
-        c.ctx.run(&[vae::kl_backward(c.ctx, &gmu, &glv, &dmu, &dlv, 2.0)?])?;
+        c.ctx
+            .run(&[vae::kl_backward(c.ctx, &gmu, &glv, &dmu, &dlv, 2.0)?])?;
         let (want_mu, want_lv) = vae::kl_backward_reference(&mu, &lv, 2.0);
         c.check("kl_backward_mu", shape.clone(), &dmu, &want_mu)?;
         c.check("kl_backward_logvar", shape.clone(), &dlv, &want_lv)?;
@@ -284,14 +412,24 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let step = 7u32;
         let state = c.ctx.upload("state", &[step, 0u32]);
         let (eps, z) = (c.ctx.zeros("eps", n * l), c.ctx.zeros("z", n * l));
-        c.ctx.run(&[vae::reparam_forward(c.ctx, &gmu, &glv, &state, &eps, &z, 42)?])?;
-        let want_eps: Vec<f64> = (0..n * l).map(|i| vae::normal_reference(42, step, i as u32)).collect();
+        c.ctx.run(&[vae::reparam_forward(
+            c.ctx, &gmu, &glv, &state, &eps, &z, 42,
+        )?])?;
+        let want_eps: Vec<f64> = (0..n * l)
+            .map(|i| vae::normal_reference(42, step, i as u32))
+            .collect();
         c.check("reparam_noise", shape.clone(), &eps, &want_eps)?;
         let eps_gpu = to_f64(&c.ctx.download::<f32>(&eps)?);
-        c.check("reparam_forward", shape.clone(), &z, &vae::reparam_reference(&mu, &lv, &eps_gpu))?;
+        c.check(
+            "reparam_forward",
+            shape.clone(),
+            &z,
+            &vae::reparam_reference(&mu, &lv, &eps_gpu),
+        )?;
         let (dz, gdz) = c.input(n * l, -1.0, 1.0);
         let out = c.ctx.zeros("dlv", n * l);
-        c.ctx.run(&[vae::reparam_backward(c.ctx, &gdz, &glv, &eps, &out)?])?;
+        c.ctx
+            .run(&[vae::reparam_backward(c.ctx, &gdz, &glv, &eps, &out)?])?;
         let want = vae::reparam_backward_reference(&dz, &lv, &eps_gpu);
         c.check("reparam_backward", shape, &out, &want)?;
     }
@@ -299,7 +437,10 @@ fn check_vae(c: &mut Checker) -> Result<()> {
 }
 
 fn check_adam(c: &mut Checker) -> Result<()> {
-    let cfg = AdamConfig { lr: 0.01, ..Default::default() };
+    let cfg = AdamConfig {
+        lr: 0.01,
+        ..Default::default()
+    };
     for &n in &[1, 17, 129] {
         let (mut p, gp) = c.input(n, -1.0, 1.0);
         let (gm, gv) = (c.ctx.zeros("m", n), c.ctx.zeros("v", n));
@@ -323,9 +464,20 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
         let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);
         let out = c.ctx.zeros("out", dims.1);
         c.ctx.run(&[reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?])?;
-        c.check("reduce_sum", format!("{dims:?}"), &out, &reduce::reference(&x, dims, 0.5))?;
-        c.ctx.run(&[reduce::sum_into(c.ctx, &gx, &out, dims, 1, 0.25, true)?])?;
-        c.check("reduce_sum_accumulate", format!("{dims:?}"), &out, &reduce::reference(&x, dims, 0.75))?;
+        c.check(
+            "reduce_sum",
+            format!("{dims:?}"),
+            &out,
+            &reduce::reference(&x, dims, 0.5),
+        )?;
+        c.ctx
+            .run(&[reduce::sum_into(c.ctx, &gx, &out, dims, 1, 0.25, true)?])?;
+        c.check(
+            "reduce_sum_accumulate",
+            format!("{dims:?}"),
+            &out,
+            &reduce::reference(&x, dims, 0.75),
+        )?;
     }
     let (rows, dim, batch) = (17, 13, 5);
     let (x, gx) = c.input(rows * dim, -1.0, 1.0);
@@ -335,7 +487,13 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
     // Start at 15 of 17: the last 3 rows of the batch fall past the end and are 0.
     let state = c.ctx.upload("state", &[0u32, 15]);
     let out = c.ctx.zeros("out", batch * dim);
-    c.ctx.run(&[data::gather_rows(c.ctx, &gx, &gperm, &state, &out, dim)?])?;
+    c.ctx
+        .run(&[data::gather_rows(c.ctx, &gx, &gperm, &state, &out, dim)?])?;
     let want = data::gather_reference(&x, &perm, 15, batch, dim);
-    c.check("gather_rows", format!("{rows}x{dim}, batch {batch}"), &out, &want)
+    c.check(
+        "gather_rows",
+        format!("{rows}x{dim}, batch {batch}"),
+        &out,
+        &want,
+    )
 }

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::graph::autodiff;
-use crate::graph::exec::{ExecOptions, Executor, ParamStore};
+use crate::graph::exec::{ExecOptions, Executor, ParamStore, TrainSpec};
 use crate::kernels::adam::AdamConfig;
 use crate::kernels::data::{gather_rows, state_advance};
 use crate::model::ModelConfig;
@@ -45,7 +45,11 @@ struct GpuData {
 impl GpuData {
     fn new(ctx: &Context, ds: &Dataset) -> Self {
         let ident: Vec<u32> = (0..ds.len() as u32).collect();
-        Self { images: ctx.upload("dataset", &ds.images), perm: ctx.upload("permutation", &ident), len: ds.len() }
+        Self {
+            images: ctx.upload("dataset", &ds.images),
+            perm: ctx.upload("permutation", &ident),
+            len: ds.len(),
+        }
     }
 }
 
@@ -72,10 +76,16 @@ pub struct Trainer<'a> {
 
 fn check_settings(s: &TrainSettings) -> Result<()> {
     if s.batch == 0 || s.epochs == 0 {
-        return Err(Error::Invalid(format!("batch ({}) and epochs ({}) must be at least 1", s.batch, s.epochs)));
+        return Err(Error::Invalid(format!(
+            "batch ({}) and epochs ({}) must be at least 1",
+            s.batch, s.epochs
+        )));
     }
     if !(s.lr.is_finite() && s.lr > 0.0) {
-        return Err(Error::Invalid(format!("the learning rate must be a positive number, got {}", s.lr)));
+        return Err(Error::Invalid(format!(
+            "the learning rate must be a positive number, got {}",
+            s.lr
+        )));
     }
     Ok(())
 }
@@ -103,11 +113,18 @@ impl<'a> Trainer<'a> {
         let (params, epoch, step) = match &resume {
             Some(ck) => {
                 if ck.config != config {
-                    return Err(Error::Checkpoint { path: "resume".into(), msg: format!("was trained with {:?}, not {:?}", ck.config, config) });
+                    return Err(Error::Checkpoint {
+                        path: "resume".into(),
+                        msg: format!("was trained with {:?}, not {:?}", ck.config, config),
+                    });
                 }
                 let values: Vec<Vec<f32>> = ck.params.iter().map(|p| p.2.clone()).collect();
-                let moments = ck.moments.as_ref().map(|(m, v)| (&m[..], &v[..]));
-                (ParamStore::from_values(ctx, &specs, &values, moments), ck.epoch, ck.step)
+                let moments = ck.moments.as_ref();
+                (
+                    ParamStore::from_values(ctx, &specs, &values, moments),
+                    ck.epoch,
+                    ck.step,
+                )
             }
             None => (ParamStore::init(ctx, &specs, settings.seed), 0, 0),
         };
@@ -129,13 +146,13 @@ impl<'a> Trainer<'a> {
         };
         let b = t.settings.batch.min(t.train.len);
         t.steps.push((t.executor(b, true)?, b));
-        if t.train.len % b != 0 {
+        if !t.train.len.is_multiple_of(b) {
             let tail = t.train.len % b;
             t.steps.push((t.executor(tail, true)?, tail));
         }
         let eb = t.test.len.min(1000);
         t.evals.push((t.executor(eb, false)?, eb));
-        if t.test.len % eb != 0 {
+        if !t.test.len.is_multiple_of(eb) {
             let tail = t.test.len % eb;
             t.evals.push((t.executor(tail, false)?, tail));
         }
@@ -145,18 +162,38 @@ impl<'a> Trainer<'a> {
     /// A training (or evaluation) step for batches of `batch`.
     fn executor(&self, batch: usize, train: bool) -> Result<Executor> {
         let ctx = self.ctx;
-        let (mut graph, x, ..) = self.config.training_graph(batch, self.settings.seed as u32)?;
+        let (mut graph, x, ..) = self
+            .config
+            .training_graph(batch, self.settings.seed as u32)?;
         let x_buf = ctx.zeros("batch", batch * self.config.dim());
-        let (data, state) = if train { (&self.train, &self.state) } else { (&self.test, &self.eval_state) };
-        let gather = gather_rows(ctx, &data.images, &data.perm, state, &x_buf, self.config.dim())?;
-        let grads = if train { Some(autodiff::backward(&mut graph)?) } else { None };
-        let adam = AdamConfig { lr: self.settings.lr, ..Default::default() };
+        let (data, state) = if train {
+            (&self.train, &self.state)
+        } else {
+            (&self.test, &self.eval_state)
+        };
+        let gather = gather_rows(
+            ctx,
+            &data.images,
+            &data.perm,
+            state,
+            &x_buf,
+            self.config.dim(),
+        )?;
+        let grads = if train {
+            Some(autodiff::backward(&mut graph)?)
+        } else {
+            None
+        };
+        let adam = AdamConfig {
+            lr: self.settings.lr,
+            ..Default::default()
+        };
         let opts = ExecOptions {
             params: &self.params,
             state,
             inputs: [(x, x_buf)].into_iter().collect(),
             prologue: vec![gather],
-            train: grads.map(|g| (adam, g, batch)),
+            train: grads.map(|grads| TrainSpec { adam, grads, batch }),
         };
         let mut exec = Executor::new(ctx, graph, opts)?;
         if !train {
@@ -167,8 +204,16 @@ impl<'a> Trainer<'a> {
 
     /// Bytes of GPU buffers the run holds (data, parameters, Adam state, slots).
     pub fn gpu_bytes(&self) -> u64 {
-        let data = self.train.images.bytes() + self.train.perm.bytes() + self.test.images.bytes() + self.test.perm.bytes();
-        let execs: u64 = self.steps.iter().chain(&self.evals).map(|(e, _)| e.slot_bytes()).sum();
+        let data = self.train.images.bytes()
+            + self.train.perm.bytes()
+            + self.test.images.bytes()
+            + self.test.perm.bytes();
+        let execs: u64 = self
+            .steps
+            .iter()
+            .chain(&self.evals)
+            .map(|(e, _)| e.slot_bytes())
+            .sum();
         data + self.params.bytes() + execs
     }
 
@@ -179,24 +224,46 @@ impl<'a> Trainer<'a> {
 
     /// Run `n` full-batch steps from the start of a fresh permutation (benchmarks).
     pub fn run_steps(&mut self, n: usize) -> Result<()> {
-        self.ctx.write(&GpuSlice { buffer: self.state.buffer.clone(), offset: 4, len: 1 }, &[0u32]);
+        self.ctx.write(
+            &GpuSlice {
+                buffer: self.state.buffer.clone(),
+                offset: 4,
+                len: 1,
+            },
+            &[0u32],
+        );
         let (exec, _) = &self.steps[0];
         exec.run_steps(self.ctx, n);
-        self.ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
         self.step += n as u32;
         self.ctx.check()
     }
 
     /// Train one epoch, calling `progress(images done)` after each submit, and
     /// evaluate on the test set. `stop` is checked between submits.
-    pub fn train_epoch(&mut self, progress: &mut dyn FnMut(usize), stop: &AtomicBool) -> Result<Option<EpochReport>> {
+    pub fn train_epoch(
+        &mut self,
+        progress: &mut dyn FnMut(usize),
+        stop: &AtomicBool,
+    ) -> Result<Option<EpochReport>> {
         let ctx = self.ctx;
         let epoch = self.epoch + 1;
         let mut perm: Vec<u32> = (0..self.train.len as u32).collect();
-        Rng::new(self.settings.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).shuffle(&mut perm);
+        Rng::new(self.settings.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .shuffle(&mut perm);
         let started = Instant::now();
         ctx.write(&self.train.perm, &perm);
-        ctx.write(&GpuSlice { buffer: self.state.buffer.clone(), offset: 4, len: 1 }, &[0u32]);
+        ctx.write(
+            &GpuSlice {
+                buffer: self.state.buffer.clone(),
+                offset: 4,
+                len: 1,
+            },
+            &[0u32],
+        );
         for (e, _) in &self.steps {
             e.reset_loss(ctx);
         }
@@ -209,7 +276,9 @@ impl<'a> Trainer<'a> {
             }
             let k = STEPS_PER_SUBMIT.min(n_full - done);
             full.run_steps(ctx, k);
-            ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(e.to_string()))?;
+            ctx.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| Error::Gpu(e.to_string()))?;
             done += k;
             progress(done * b);
         }
@@ -225,12 +294,22 @@ impl<'a> Trainer<'a> {
         progress(self.train.len);
         let train_loss = total / self.train.len as f64;
         if !train_loss.is_finite() {
-            return Err(Error::NonFinite { value: train_loss as f32, epoch, step: steps_this_epoch });
+            return Err(Error::NonFinite {
+                value: train_loss as f32,
+                epoch,
+                step: steps_this_epoch,
+            });
         }
         self.step += steps_this_epoch as u32;
         self.epoch = epoch;
         let test_loss = self.evaluate()?;
-        Ok(Some(EpochReport { epoch, train_loss, test_loss, images_per_s: self.train.len as f64 / seconds, seconds }))
+        Ok(Some(EpochReport {
+            epoch,
+            train_loss,
+            test_loss,
+            images_per_s: self.train.len as f64 / seconds,
+            seconds,
+        }))
     }
 
     /// Mean −ELBO per test image (one ε draw per image, seeded by the epoch).
@@ -240,7 +319,11 @@ impl<'a> Trainer<'a> {
         let mut total = 0.0;
         for (e, batch) in &self.evals {
             e.reset_loss(ctx);
-            let runs = if *batch == self.evals[0].1 { self.test.len / batch } else { 1 };
+            let runs = if *batch == self.evals[0].1 {
+                self.test.len / batch
+            } else {
+                1
+            };
             e.run_steps(ctx, runs);
             total += e.read_loss(ctx)?.iter().map(|&v| v as f64).sum::<f64>();
         }
@@ -250,9 +333,18 @@ impl<'a> Trainer<'a> {
     /// Everything needed to resume: parameters, Adam moments, epoch and step.
     pub fn checkpoint(&self) -> Result<Checkpoint> {
         let ctx = self.ctx;
-        let down = |v: &[GpuSlice]| -> Result<Vec<Vec<f32>>> { v.iter().map(|s| ctx.download(s)).collect() };
+        let down = |v: &[GpuSlice]| -> Result<Vec<Vec<f32>>> {
+            v.iter().map(|s| ctx.download(s)).collect()
+        };
         let values = down(&self.params.values)?;
-        let params = self.params.names.iter().zip(&self.params.shapes).zip(values).map(|((n, s), v)| (n.clone(), s.clone(), v)).collect();
+        let params = self
+            .params
+            .names
+            .iter()
+            .zip(&self.params.shapes)
+            .zip(values)
+            .map(|((n, s), v)| (n.clone(), s.clone(), v))
+            .collect();
         Ok(Checkpoint {
             config: self.config.clone(),
             train: self.settings.clone(),

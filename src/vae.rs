@@ -30,14 +30,27 @@ impl<'a> Vae<'a> {
     pub fn new(ctx: &'a Context, ck: &Checkpoint) -> Self {
         let values: Vec<Vec<f32>> = ck.params.iter().map(|p| p.2.clone()).collect();
         let params = ParamStore::from_values(ctx, &ck.config.param_specs(), &values, None);
-        Self { ctx, config: ck.config.clone(), params, state: ctx.zeros("state", 2) }
+        Self {
+            ctx,
+            config: ck.config.clone(),
+            params,
+            state: ctx.zeros("state", 2),
+        }
     }
 
     /// Run `build` on a fresh graph with an input of (n, width), feed `input`,
     /// and read back the tensors it returns.
-    fn run(&self, input: &[f32], width: usize, build: impl Fn(&mut Graph, crate::graph::TensorId) -> Result<Vec<crate::graph::TensorId>>) -> Result<Vec<Vec<f32>>> {
-        if width == 0 || input.len() % width != 0 {
-            return Err(Error::Invalid(format!("input of {} values is not a whole number of rows of {width}", input.len())));
+    fn run(
+        &self,
+        input: &[f32],
+        width: usize,
+        build: impl Fn(&mut Graph, crate::graph::TensorId) -> Result<Vec<crate::graph::TensorId>>,
+    ) -> Result<Vec<Vec<f32>>> {
+        if width == 0 || !input.len().is_multiple_of(width) {
+            return Err(Error::Invalid(format!(
+                "input of {} values is not a whole number of rows of {width}",
+                input.len()
+            )));
         }
         let n = input.len() / width;
         let mut outs: Vec<Vec<f32>> = Vec::new();
@@ -49,8 +62,16 @@ impl<'a> Vae<'a> {
             for &r in &results {
                 g.mark_output(r);
             }
-            let xb = self.ctx.upload("input", &input[start * width..(start + rows) * width]);
-            let opts = ExecOptions { params: &self.params, state: &self.state, inputs: [(x, xb)].into_iter().collect(), prologue: vec![], train: None };
+            let xb = self
+                .ctx
+                .upload("input", &input[start * width..(start + rows) * width]);
+            let opts = ExecOptions {
+                params: &self.params,
+                state: &self.state,
+                inputs: [(x, xb)].into_iter().collect(),
+                prologue: vec![],
+                train: None,
+            };
             let exec = Executor::new(self.ctx, g, opts)?;
             exec.run_steps(self.ctx, 1);
             if outs.is_empty() {
@@ -101,7 +122,11 @@ impl<'a> Vae<'a> {
         let l = self.config.latent;
         let mut z = Vec::with_capacity(steps * l);
         for s in 0..steps {
-            let t = if steps == 1 { 0.0 } else { s as f32 / (steps - 1) as f32 };
+            let t = if steps == 1 {
+                0.0
+            } else {
+                s as f32 / (steps - 1) as f32
+            };
             z.extend((0..l).map(|j| (1.0 - t) * mu[j] + t * mu[l + j]));
         }
         self.decode(&z)

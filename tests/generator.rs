@@ -38,7 +38,12 @@ fn streams_differ_by_seed_and_step_and_repeat_exactly() {
     for other in [draw(&ctx, n, 8, 3), draw(&ctx, n, 7, 4)] {
         let same = a.iter().zip(&other).filter(|(x, y)| x == y).count();
         assert!(same < 5, "{same} of {n} draws equal across streams");
-        let corr: f64 = a.iter().zip(&other).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() / n as f64;
+        let corr: f64 = a
+            .iter()
+            .zip(&other)
+            .map(|(&x, &y)| x as f64 * y as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!(corr.abs() < 0.08, "streams correlate: {corr}");
     }
 }

@@ -22,7 +22,10 @@ fn gradcheck(loss: impl Fn(&[f64]) -> f64, x: &[f64], analytic: &[f64]) -> Resul
         let numeric = (up - down) / (2.0 * h);
         let err = (numeric - analytic[i]).abs();
         if err > 1e-6 + 1e-5 * numeric.abs() {
-            return Err(format!("index {i}: analytic {}, numeric {numeric}", analytic[i]));
+            return Err(format!(
+                "index {i}: analytic {}, numeric {numeric}",
+                analytic[i]
+            ));
         }
     }
     Ok(())
@@ -68,7 +71,13 @@ fn dense_backward_matches_finite_differences() {
     let w = rng.vec(o * i, -1.0, 1.0);
     let b = rng.vec(o, -1.0, 1.0);
     let dy = rng.vec(n * o, -1.0, 1.0);
-    let shape = matmul::MatmulShape { m: n, n: o, k: i, trans_a: false, trans_b: true };
+    let shape = matmul::MatmulShape {
+        m: n,
+        n: o,
+        k: i,
+        trans_a: false,
+        trans_b: true,
+    };
     let y = |x: &[f64], w: &[f64], b: &[f64]| matmul::reference(shape, x, w, Some(b), false);
     let (dx, dw, db) = matmul::dense_backward_reference(&x, &w, &dy, n, i, o);
     gradcheck(|v| dot(&dy, &y(v, &w, &b)), &x, &dx).unwrap();
@@ -79,7 +88,11 @@ fn dense_backward_matches_finite_differences() {
 #[test]
 fn conv2d_backward_matches_finite_differences() {
     let mut rng = Rng::new(3);
-    for (xs, d, k, s, p) in [((2, 3, 5, 4), 2, 3, 1, 1), ((1, 2, 7, 6), 3, 4, 2, 1), ((1, 1, 6, 7), 2, 5, 2, 2)] {
+    for (xs, d, k, s, p) in [
+        ((2, 3, 5, 4), 2, 3, 1, 1),
+        ((1, 2, 7, 6), 3, 4, 2, 1),
+        ((1, 1, 6, 7), 2, 5, 2, 2),
+    ] {
         let shape = ConvShape::new(xs, d, k, s, p).unwrap();
         let (nx, nw, ny) = shape.sizes();
         let x = rng.vec(nx, -1.0, 1.0);
@@ -97,14 +110,20 @@ fn conv2d_backward_matches_finite_differences() {
 #[test]
 fn conv_transpose2d_backward_matches_finite_differences() {
     let mut rng = Rng::new(4);
-    for (xs, d, k, s, p) in [((2, 3, 3, 4), 2, 3, 1, 1), ((1, 2, 4, 3), 3, 4, 2, 1), ((1, 1, 3, 2), 2, 5, 2, 2)] {
+    for (xs, d, k, s, p) in [
+        ((2, 3, 3, 4), 2, 3, 1, 1),
+        ((1, 2, 4, 3), 3, 4, 2, 1),
+        ((1, 1, 3, 2), 2, 5, 2, 2),
+    ] {
         let shape = ConvTransposeShape::new(xs, d, k, s, p).unwrap();
         let (nx, nw, ny) = shape.sizes();
         let x = rng.vec(nx, -1.0, 1.0);
         let w = rng.vec(nw, -1.0, 1.0);
         let b = rng.vec(d, -1.0, 1.0);
         let dy = rng.vec(ny, -1.0, 1.0);
-        let y = |x: &[f64], w: &[f64], b: &[f64]| conv_transpose2d::reference(shape, x, w, Some(b), false);
+        let y = |x: &[f64], w: &[f64], b: &[f64]| {
+            conv_transpose2d::reference(shape, x, w, Some(b), false)
+        };
         let (dx, dw, db) = conv_transpose2d::backward_reference(shape, &x, &w, &dy);
         gradcheck(|v| dot(&dy, &y(v, &w, &b)), &x, &dx).unwrap();
         gradcheck(|v| dot(&dy, &y(&x, v, &b)), &w, &dw).unwrap();
@@ -115,7 +134,12 @@ fn conv_transpose2d_backward_matches_finite_differences() {
 #[test]
 fn activation_backward_matches_finite_differences() {
     let mut rng = Rng::new(5);
-    for act in [Activation::Relu, Activation::LeakyRelu(0.2), Activation::Sigmoid, Activation::Tanh] {
+    for act in [
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Sigmoid,
+        Activation::Tanh,
+    ] {
         let x = away_from_zero(&mut rng, 17, -3.0, 3.0);
         let dy = rng.vec(17, -1.0, 1.0);
         let y = activations::reference(act, &x);
@@ -143,7 +167,17 @@ fn vae_loss_backward_matches_finite_differences() {
     let eps = rng.vec(n * l, -2.0, 2.0);
     let dz = rng.vec(n * l, -1.0, 1.0);
     let want = vae::reparam_backward_reference(&dz, &lv, &eps);
-    gradcheck(|v| dot(&dz, &vae::reparam_reference(&mu, v, &eps)), &lv, &want).unwrap();
+    gradcheck(
+        |v| dot(&dz, &vae::reparam_reference(&mu, v, &eps)),
+        &lv,
+        &want,
+    )
+    .unwrap();
     // ∂z/∂μ is the identity: the graph passes dz straight through.
-    gradcheck(|v| dot(&dz, &vae::reparam_reference(v, &lv, &eps)), &mu, &dz).unwrap();
+    gradcheck(
+        |v| dot(&dz, &vae::reparam_reference(v, &lv, &eps)),
+        &mu,
+        &dz,
+    )
+    .unwrap();
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use latent_engine::graph::exec::{ExecOptions, Executor, ParamStore};
+use latent_engine::graph::exec::{ExecOptions, Executor, ParamStore, TrainSpec};
 use latent_engine::graph::{autodiff, cpu, plan, Graph, TensorId, TensorKind};
 use latent_engine::kernels::adam::AdamConfig;
 use latent_engine::kernels::vae::normal_reference;
@@ -17,15 +17,33 @@ use proptest::prelude::*;
 const SEED: u32 = 9;
 
 fn tiny_mlp() -> ModelConfig {
-    ModelConfig { arch: Arch::Mlp, input: (1, 3, 3), latent: 2, hidden: 5, channels: (0, 0) }
+    ModelConfig {
+        arch: Arch::Mlp,
+        input: (1, 3, 3),
+        latent: 2,
+        hidden: 5,
+        channels: (0, 0),
+    }
 }
 
 fn tiny_conv() -> ModelConfig {
-    ModelConfig { arch: Arch::Conv, input: (1, 8, 4), latent: 3, hidden: 6, channels: (2, 3) }
+    ModelConfig {
+        arch: Arch::Conv,
+        input: (1, 8, 4),
+        latent: 3,
+        hidden: 6,
+        channels: (2, 3),
+    }
 }
 
 /// CPU values for the graph's inputs and parameters.
-fn leaf_values(g: &Graph, params: &[Vec<f32>], names: &[String], x_id: TensorId, x: &[f32]) -> HashMap<TensorId, Vec<f64>> {
+fn leaf_values(
+    g: &Graph,
+    params: &[Vec<f32>],
+    names: &[String],
+    x_id: TensorId,
+    x: &[f32],
+) -> HashMap<TensorId, Vec<f64>> {
     let mut values = HashMap::new();
     for (i, t) in g.tensors.iter().enumerate() {
         if let TensorKind::Param(name) = &t.kind {
@@ -47,9 +65,15 @@ fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
     let specs = config.param_specs();
     let names: Vec<String> = specs.iter().map(|s| s.0.clone()).collect();
     let store = ParamStore::init(ctx, &specs, 3);
-    let params: Vec<Vec<f32>> = store.values.iter().map(|v| ctx.download(v).unwrap()).collect();
+    let params: Vec<Vec<f32>> = store
+        .values
+        .iter()
+        .map(|v| ctx.download(v).unwrap())
+        .collect();
     let mut rng = Rng::new(4);
-    let x: Vec<f32> = (0..batch * config.dim()).map(|_| rng.uniform() as f32).collect();
+    let x: Vec<f32> = (0..batch * config.dim())
+        .map(|_| rng.uniform() as f32)
+        .collect();
 
     let (forward, x_id, ..) = config.training_graph(batch, SEED).unwrap();
     let mut g = forward.clone();
@@ -58,14 +82,23 @@ fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
 
     let state = ctx.zeros("state", 2);
     let xb = ctx.upload("x", &x);
-    let opts = ExecOptions { params: &store, state: &state, inputs: [(x_id, xb)].into_iter().collect(), prologue: vec![], train: None };
+    let opts = ExecOptions {
+        params: &store,
+        state: &state,
+        inputs: [(x_id, xb)].into_iter().collect(),
+        prologue: vec![],
+        train: None,
+    };
     let exec = Executor::new(ctx, g.clone(), opts).unwrap();
     exec.run_steps(ctx, 1);
 
     let (cpu_values, cpu_losses) = cpu::run(&g, leaf_values(&g, &params, &names, x_id, &x), &noise);
     let gpu_losses = exec.read_loss(ctx).unwrap();
     for (gl, cl) in gpu_losses.iter().zip(&cpu_losses) {
-        assert!((*gl as f64 - cl).abs() < 1e-3 * cl.abs().max(1.0), "loss: GPU {gl}, CPU {cl}");
+        assert!(
+            (*gl as f64 - cl).abs() < 1e-3 * cl.abs().max(1.0),
+            "loss: GPU {gl}, CPU {cl}"
+        );
     }
     for &(param, grad) in &grads {
         let got: Vec<f32> = ctx.download(exec.buf(grad)).unwrap();
@@ -74,7 +107,9 @@ fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
         assert!(cmp.pass(), "gradient of {}: {cmp}", g.tensor(param).name);
     }
     // Finite differences of the CPU loss for a few elements of every parameter.
-    let total = |values: HashMap<TensorId, Vec<f64>>| cpu::run(&forward, values, &noise).1.iter().sum::<f64>();
+    let total = |values: HashMap<TensorId, Vec<f64>>| {
+        cpu::run(&forward, values, &noise).1.iter().sum::<f64>()
+    };
     for &(param, grad) in &grads {
         let base = leaf_values(&forward, &params, &names, x_id, &x);
         let n = base[&param].len();
@@ -114,14 +149,20 @@ fn trainer_parts(ctx: &Context) -> (ParamStore, latent_engine::buffers::GpuSlice
     let state = ctx.zeros("state", 2);
     let (mut g, x_id, ..) = config.training_graph(4, SEED).unwrap();
     let grads = autodiff::backward(&mut g).unwrap();
-    let x: Vec<f32> = (0..4 * config.dim()).map(|i| (i % 7) as f32 / 7.0).collect();
+    let x: Vec<f32> = (0..4 * config.dim())
+        .map(|i| (i % 7) as f32 / 7.0)
+        .collect();
     let xb = ctx.upload("x", &x);
     let opts = ExecOptions {
         params: &store,
         state: &state,
         inputs: [(x_id, xb)].into_iter().collect(),
         prologue: vec![],
-        train: Some((AdamConfig::default(), grads, 4)),
+        train: Some(TrainSpec {
+            adam: AdamConfig::default(),
+            grads,
+            batch: 4,
+        }),
     };
     let exec = Executor::new(ctx, g, opts).unwrap();
     (store, state, exec)
@@ -135,7 +176,9 @@ fn replaying_a_recorded_step_equals_running_steps_one_by_one() {
     let (b, _, exec_b) = trainer_parts(&ctx);
     for _ in 0..5 {
         exec_b.run_steps(&ctx, 1);
-        ctx.device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .unwrap();
     }
     let mut changed = false;
     for (k, (va, vb)) in a.values.iter().zip(&b.values).enumerate() {
@@ -153,7 +196,9 @@ fn a_training_step_is_one_submit_and_no_readback() {
     let (_, state, exec) = trainer_parts(&ctx);
     let (d0, s0, r0) = ctx.counters.snapshot();
     exec.run_steps(&ctx, 3);
-    ctx.device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
     let (d1, s1, r1) = ctx.counters.snapshot();
     assert_eq!(s1 - s0, 1, "three recorded steps are one submit");
     assert_eq!(r1 - r0, 0, "no readback unless the loss is asked for");
@@ -162,7 +207,11 @@ fn a_training_step_is_one_submit_and_no_readback() {
     assert_eq!(ctx.download::<u32>(&state).unwrap(), vec![3, 12]);
     let r2 = ctx.counters.snapshot().2;
     exec.read_loss(&ctx).unwrap();
-    assert_eq!(ctx.counters.snapshot().2 - r2, 1, "reading the loss is one readback");
+    assert_eq!(
+        ctx.counters.snapshot().2 - r2,
+        1,
+        "reading the loss is one readback"
+    );
 }
 
 #[test]
@@ -173,7 +222,12 @@ fn planned_memory_is_smaller_than_the_naive_sum() {
     let p = plan::plan(&g);
     assert!(plan::conflicts(&p).is_empty());
     let computed = plan::naive_bytes(&g) - plan::fixed_bytes(&g);
-    assert!(p.planned_bytes() < computed, "planned {} vs naive {}", p.planned_bytes(), computed);
+    assert!(
+        p.planned_bytes() < computed,
+        "planned {} vs naive {}",
+        p.planned_bytes(),
+        computed
+    );
 }
 
 /// A random graph of elementwise ops and dense layers over a few inputs.

@@ -14,21 +14,46 @@ fn every_kernel_matches_its_cpu_reference() {
         .map(|r| format!("{} [{}]: {}", r.kernel, r.shape, r.detail))
         .collect();
     assert!(results.len() > 100, "only {} checks ran", results.len());
-    for family in ["matmul", "conv2d", "conv_transpose2d", "relu", "sigmoid", "bce", "kl", "reparam", "adam"] {
+    for family in [
+        "matmul",
+        "conv2d",
+        "conv_transpose2d",
+        "relu",
+        "sigmoid",
+        "bce",
+        "kl",
+        "reparam",
+        "adam",
+    ] {
         assert!(
             results.iter().any(|r| r.kernel.contains(family)),
             "no check of {family}"
         );
     }
-    assert!(failures.is_empty(), "{} of {} checks failed:\n{}", failures.len(), results.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn comparison_reports_the_first_bad_element() {
-    let cmp = latent_engine::kernels::compare::compare(&[1.0, 2.5, 3.0, 9.0], &[1.0, 2.0, 3.0, 4.0], 1e-4, 1e-3);
+    let cmp = latent_engine::kernels::compare::compare(
+        &[1.0, 2.5, 3.0, 9.0],
+        &[1.0, 2.0, 3.0, 4.0],
+        1e-4,
+        1e-3,
+    );
     assert!(!cmp.pass());
     let (index, got, want) = cmp.first_bad.unwrap();
     assert_eq!((index, got, want), (1, 2.5, 2.0));
     assert_eq!(cmp.max_error, 5.0);
-    assert!(latent_engine::kernels::compare::compare(&[f32::NAN], &[0.0], 1.0, 1.0).first_bad.is_some());
+    assert!(
+        latent_engine::kernels::compare::compare(&[f32::NAN], &[0.0], 1.0, 1.0)
+            .first_bad
+            .is_some()
+    );
 }

@@ -19,7 +19,11 @@ fn every_shader_file_validates() {
         checked += 1;
     }
     assert!(checked > 0, "no .wgsl file found in {}", dir.display());
-    assert!(failures.is_empty(), "invalid shaders:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "invalid shaders:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -52,9 +52,15 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
     };
     if args.kernels {
         let results = bench::kernel_benchmarks(&ctx, args.quick)?;
-        println!("{:<34} {:<48} {:>10} {:>10}", "kernel", "shape", "GFLOP/s", "ms");
+        println!(
+            "{:<34} {:<48} {:>10} {:>10}",
+            "kernel", "shape", "GFLOP/s", "ms"
+        );
         for r in &results {
-            println!("{:<34} {:<48} {:>10.2} {:>10.3}", r.kernel, r.shape, r.gflops, r.ms);
+            println!(
+                "{:<34} {:<48} {:>10.2} {:>10.3}",
+                r.kernel, r.shape, r.gflops, r.ms
+            );
         }
         write_json(serde_json::json!({
             "adapter": ctx.info.name,
@@ -66,28 +72,66 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
     let train = Dataset::load(&args.data, Split::Train)?;
     let test = Dataset::load(&args.data, Split::Test)?;
     let config = ModelConfig::preset(arch, train.shape, None);
-    let settings = TrainSettings { batch: 128, lr: 1e-3, seed: 0, epochs: args.epochs };
+    let settings = TrainSettings {
+        batch: 128,
+        lr: 1e-3,
+        seed: 0,
+        epochs: args.epochs,
+    };
     if args.profile {
-        let trainer = latent_engine::train::Trainer::new(&ctx, config, settings, &train, &test, None)?;
+        let trainer =
+            latent_engine::train::Trainer::new(&ctx, config, settings, &train, &test, None)?;
         let rows = bench::profile(&ctx, &trainer.step_executor().dispatches)?;
         let total: f64 = rows.iter().map(|r| r.ms).sum();
         println!("one training step of {arch} at batch 128: {total:.2} ms of GPU time");
-        println!("{:<34} {:>6} {:>10} {:>7}", "kernel", "count", "ms", "share");
+        println!(
+            "{:<34} {:>6} {:>10} {:>7}",
+            "kernel", "count", "ms", "share"
+        );
         for r in &rows {
-            println!("{:<34} {:>6} {:>10.3} {:>6.1}%", r.kernel, r.count, r.ms, 100.0 * r.share);
+            println!(
+                "{:<34} {:>6} {:>10.3} {:>6.1}%",
+                r.kernel,
+                r.count,
+                r.ms,
+                100.0 * r.share
+            );
         }
-        write_json(serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "step_ms": total, "kernels": rows}))?;
+        write_json(
+            serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "step_ms": total, "kernels": rows}),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let figures = bench::training_figures(&ctx, config, settings, &train, &test, started, |r| {
-        eprintln!("epoch {:>3}: test loss {:.3}, {:.0} images/s", r.epoch, r.test_loss, r.images_per_s);
+        eprintln!(
+            "epoch {:>3}: test loss {:.3}, {:.0} images/s",
+            r.epoch, r.test_loss, r.images_per_s
+        );
     })?;
-    println!("{} on {} ({}), {} epochs, batch 128", figures.model, figures.adapter, figures.backend, figures.epochs);
-    println!("  training throughput   {:>12.0} images/s (epochs 2..N)", figures.train_images_per_s);
-    println!("  test loss             {:>12.3} nats/image", figures.test_loss);
-    println!("  inference             {:>12.0} reconstructions/s (batch 1000)", figures.inference_images_per_s);
-    println!("  start-up              {:>12.2} s to the end of the first step", figures.startup_s);
-    println!("  GPU memory            {:>12.1} MiB of buffers during a step", figures.peak_gpu_bytes as f64 / (1 << 20) as f64);
+    println!(
+        "{} on {} ({}), {} epochs, batch 128",
+        figures.model, figures.adapter, figures.backend, figures.epochs
+    );
+    println!(
+        "  training throughput   {:>12.0} images/s (epochs 2..N)",
+        figures.train_images_per_s
+    );
+    println!(
+        "  test loss             {:>12.3} nats/image",
+        figures.test_loss
+    );
+    println!(
+        "  inference             {:>12.0} reconstructions/s (batch 1000)",
+        figures.inference_images_per_s
+    );
+    println!(
+        "  start-up              {:>12.2} s to the end of the first step",
+        figures.startup_s
+    );
+    println!(
+        "  GPU memory            {:>12.1} MiB of buffers during a step",
+        figures.peak_gpu_bytes as f64 / (1 << 20) as f64
+    );
     write_json(serde_json::to_value(&figures)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -19,9 +19,18 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         let mark = if a.auto_pick { "*" } else { " " };
         println!("{mark} {} ({:?}, {:?})", i.name, i.backend, i.device_type);
         println!("    driver:               {} {}", i.driver, i.driver_info);
-        println!("    max buffer size:      {} MiB", a.limits.max_buffer_size >> 20);
-        println!("    max storage binding:  {} MiB", a.limits.max_storage_buffer_binding_size >> 20);
-        println!("    max workgroup memory: {} KiB", a.limits.max_compute_workgroup_storage_size >> 10);
+        println!(
+            "    max buffer size:      {} MiB",
+            a.limits.max_buffer_size >> 20
+        );
+        println!(
+            "    max storage binding:  {} MiB",
+            a.limits.max_storage_buffer_binding_size >> 20
+        );
+        println!(
+            "    max workgroup memory: {} KiB",
+            a.limits.max_compute_workgroup_storage_size >> 10
+        );
         let yes = |f: wgpu::Features| if a.features.contains(f) { "yes" } else { "no" };
         println!(
             "    shader-f16: {}   subgroups: {}   timestamps: {}",

@@ -11,7 +11,12 @@ use latent_engine::Context;
 
 /// `samples.png` (64 samples from the prior) and `reconstructions.png`
 /// (test images, each row of originals above its reconstructions).
-pub fn write_run_pictures(ctx: &Context, ck: &Checkpoint, test: &Dataset, out: &Path) -> Result<()> {
+pub fn write_run_pictures(
+    ctx: &Context,
+    ck: &Checkpoint,
+    test: &Dataset,
+    out: &Path,
+) -> Result<()> {
     let vae = Vae::new(ctx, ck);
     let shape = ck.config.input;
     let samples = vae.sample(64, ck.train.seed ^ 0x5A5A)?;
@@ -19,7 +24,13 @@ pub fn write_run_pictures(ctx: &Context, ck: &Checkpoint, test: &Dataset, out: &
     let n = test.len().min(32);
     let originals = &test.images[..n * test.dim()];
     let recon = vae.reconstruct(originals)?;
-    save_grid(&out.join("reconstructions.png"), &interleave_rows(originals, &recon, test.dim(), 8), shape, 8, 2)?;
+    save_grid(
+        &out.join("reconstructions.png"),
+        &interleave_rows(originals, &recon, test.dim(), 8),
+        shape,
+        8,
+        2,
+    )?;
     Ok(())
 }
 

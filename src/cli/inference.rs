@@ -87,7 +87,11 @@ pub fn data_folder(flag: &Option<PathBuf>, checkpoint: &Path) -> PathBuf {
     if let Some(d) = flag {
         return d.clone();
     }
-    let config = if checkpoint.is_dir() { checkpoint.join("config.json") } else { checkpoint.with_file_name("config.json") };
+    let config = if checkpoint.is_dir() {
+        checkpoint.join("config.json")
+    } else {
+        checkpoint.with_file_name("config.json")
+    };
     std::fs::read_to_string(config)
         .ok()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
@@ -100,7 +104,12 @@ pub fn data_folder(flag: &Option<PathBuf>, checkpoint: &Path) -> PathBuf {
 pub fn load_matching(path: &Path, split: Split, ck: &Checkpoint) -> Result<Dataset> {
     let ds = Dataset::load(path, split)?;
     if ds.shape != ck.config.input {
-        bail!("{}: images are {:?} but the model expects {:?}", path.display(), ds.shape, ck.config.input);
+        bail!(
+            "{}: images are {:?} but the model expects {:?}",
+            path.display(),
+            ds.shape,
+            ck.config.input
+        );
     }
     Ok(ds)
 }
@@ -128,8 +137,17 @@ pub fn reconstruct(cli: &Cli, a: &ReconstructArgs) -> Result<ExitCode> {
     let originals = &test.images[..n * test.dim()];
     let recon = Vae::new(&ctx, &ck).reconstruct(originals)?;
     let cols = 8.min(n);
-    save_grid(&a.out, &super::images::interleave_rows(originals, &recon, test.dim(), cols), ck.config.input, cols, 2)?;
-    println!("wrote {n} test images and their reconstructions to {}", a.out.display());
+    save_grid(
+        &a.out,
+        &super::images::interleave_rows(originals, &recon, test.dim(), cols),
+        ck.config.input,
+        cols,
+        2,
+    )?;
+    println!(
+        "wrote {n} test images and their reconstructions to {}",
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -139,13 +157,23 @@ pub fn interpolate(cli: &Cli, a: &InterpolateArgs) -> Result<ExitCode> {
     let test = load_matching(&data_folder(&a.data, &a.checkpoint), Split::Test, &ck)?;
     for (flag, i) in [("from", a.from), ("to", a.to)] {
         if i >= test.len() {
-            bail!("--{flag} {i} is out of range: the test split has {} images (0..{})", test.len(), test.len() - 1);
+            bail!(
+                "--{flag} {i} is out of range: the test split has {} images (0..{})",
+                test.len(),
+                test.len() - 1
+            );
         }
     }
     let ctx = cli.context()?;
     let images = Vae::new(&ctx, &ck).interpolate(test.image(a.from), test.image(a.to), a.steps)?;
     save_grid(&a.out, &images, ck.config.input, a.steps, 2)?;
-    println!("wrote {} steps from test image {} to {} into {}", a.steps, a.from, a.to, a.out.display());
+    println!(
+        "wrote {} steps from test image {} to {} into {}",
+        a.steps,
+        a.from,
+        a.to,
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -168,10 +196,20 @@ pub fn encode(cli: &Cli, a: &EncodeArgs) -> Result<ExitCode> {
         .collect();
     writeln!(csv, "{}", header.join(","))?;
     for i in 0..ds.len() {
-        let row: Vec<String> = mu[i * l..(i + 1) * l].iter().chain(&logvar[i * l..(i + 1) * l]).map(|v| v.to_string()).collect();
+        let row: Vec<String> = mu[i * l..(i + 1) * l]
+            .iter()
+            .chain(&logvar[i * l..(i + 1) * l])
+            .map(|v| v.to_string())
+            .collect();
         writeln!(csv, "{i},{},{}", ds.labels[i], row.join(","))?;
     }
-    latent_engine::io::write_atomic(&a.out, &csv).with_context(|| format!("cannot write {}", a.out.display()))?;
-    println!("wrote {} encodings ({} latent dimensions) to {}", ds.len(), l, a.out.display());
+    latent_engine::io::write_atomic(&a.out, &csv)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!(
+        "wrote {} encodings ({} latent dimensions) to {}",
+        ds.len(),
+        l,
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,8 @@ mod bench;
 mod devices;
 mod images;
 mod inference;
-mod train;
 mod selftest;
+mod train;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -59,7 +59,10 @@ pub enum Command {
 
 impl Cli {
     fn context_options(&self) -> ContextOptions {
-        ContextOptions { adapter: self.adapter, backend: self.backend }
+        ContextOptions {
+            adapter: self.adapter,
+            backend: self.backend,
+        }
     }
 
     fn context(&self) -> Result<Context> {

@@ -22,10 +22,20 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     let ctx = cli.context()?;
     println!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
     let results = selftest::run(&ctx, args.quick)?;
-    println!("{:<34} {:<40} {:>10}  result", "kernel", "shape", "max error");
+    println!(
+        "{:<34} {:<40} {:>10}  result",
+        "kernel", "shape", "max error"
+    );
     for r in &results {
-        let verdict = if r.pass { "pass".to_string() } else { format!("FAIL: {}", r.detail) };
-        println!("{:<34} {:<40} {:>10.2e}  {verdict}", r.kernel, r.shape, r.max_error);
+        let verdict = if r.pass {
+            "pass".to_string()
+        } else {
+            format!("FAIL: {}", r.detail)
+        };
+        println!(
+            "{:<34} {:<40} {:>10.2e}  {verdict}",
+            r.kernel, r.shape, r.max_error
+        );
     }
     let failed = results.iter().filter(|r| !r.pass).count();
     println!("{} passed, {} failed", results.len() - failed, failed);
@@ -37,5 +47,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         });
         latent_engine::io::write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -59,11 +59,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     if args.latent_dim == Some(0) {
         bail!("--latent-dim must be at least 1");
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(arch.to_string()));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(arch.to_string()));
     let train = Dataset::load(&args.data, Split::Train)?;
     let test = Dataset::load(&args.data, Split::Test)?;
     let resume = if args.resume {
-        let ck = Checkpoint::load(&out).with_context(|| format!("--resume: cannot resume from {}", out.display()))?;
+        let ck = Checkpoint::load(&out)
+            .with_context(|| format!("--resume: cannot resume from {}", out.display()))?;
         Some(ck)
     } else {
         None
@@ -73,18 +77,44 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         None => ModelConfig::preset(arch, train.shape, args.latent_dim),
     };
     let settings = match &resume {
-        Some(ck) => TrainSettings { epochs: args.epochs, ..ck.train.clone() },
-        None => TrainSettings { batch: args.batch, lr: args.lr, seed: args.seed, epochs: args.epochs },
+        Some(ck) => TrainSettings {
+            epochs: args.epochs,
+            ..ck.train.clone()
+        },
+        None => TrainSettings {
+            batch: args.batch,
+            lr: args.lr,
+            seed: args.seed,
+            epochs: args.epochs,
+        },
     };
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
     check_writable(&out)?;
     let ctx = cli.context()?;
-    eprintln!("adapter: {} ({:?}); {} training / {} test images of {:?}", ctx.info.name, ctx.info.backend, train.len(), test.len(), train.shape);
-    let mut trainer = Trainer::new(&ctx, config.clone(), settings.clone(), &train, &test, resume)?;
+    eprintln!(
+        "adapter: {} ({:?}); {} training / {} test images of {:?}",
+        ctx.info.name,
+        ctx.info.backend,
+        train.len(),
+        test.len(),
+        train.shape
+    );
+    let mut trainer = Trainer::new(
+        &ctx,
+        config.clone(),
+        settings.clone(),
+        &train,
+        &test,
+        resume,
+    )?;
     write_config(&out, &config, &settings, &args.data)?;
     if trainer.epoch == 0 {
-        std::fs::write(out.join("metrics.csv"), "epoch,train_loss,test_loss,images_per_s,seconds\n")
-            .with_context(|| format!("cannot write {}", out.join("metrics.csv").display()))?;
+        std::fs::write(
+            out.join("metrics.csv"),
+            "epoch,train_loss,test_loss,images_per_s,seconds\n",
+        )
+        .with_context(|| format!("cannot write {}", out.join("metrics.csv").display()))?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -93,19 +123,31 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     }
     while trainer.epoch < settings.epochs {
         let bar = ProgressBar::new(train.len() as u64);
-        bar.set_style(ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}").unwrap().progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {msg} [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
+        );
         bar.set_message(format!("{}/{}", trainer.epoch + 1, settings.epochs));
         let report = trainer.train_epoch(&mut |done| bar.set_position(done as u64), &stop);
         bar.finish_and_clear();
         let report = match report {
             Ok(Some(r)) => r,
             Ok(None) => {
-                eprintln!("interrupted: the checkpoint of epoch {} in {} is kept", trainer.epoch, out.display());
+                eprintln!(
+                    "interrupted: the checkpoint of epoch {} in {} is kept",
+                    trainer.epoch,
+                    out.display()
+                );
                 return Ok(ExitCode::from(130));
             }
             Err(e) => return Err(e.into()),
         };
-        trainer.checkpoint()?.save(&out.join("checkpoint.safetensors"))?;
+        trainer
+            .checkpoint()?
+            .save(&out.join("checkpoint.safetensors"))?;
         append_metrics(&out, &report)?;
         super::images::write_run_pictures(&ctx, &trainer.checkpoint()?, &test, &out)?;
         println!(
@@ -119,12 +161,18 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
 
 fn check_writable(dir: &Path) -> Result<()> {
     let probe = dir.join(".latent-write-test");
-    std::fs::write(&probe, b"").with_context(|| format!("the output folder {} is not writable", dir.display()))?;
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("the output folder {} is not writable", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
 
-fn write_config(out: &Path, config: &ModelConfig, settings: &TrainSettings, data: &Path) -> Result<()> {
+fn write_config(
+    out: &Path,
+    config: &ModelConfig,
+    settings: &TrainSettings,
+    data: &Path,
+) -> Result<()> {
     let doc = serde_json::json!({
         "model": config.arch,
         "input_shape": [config.input.0, config.input.1, config.input.2],
@@ -138,14 +186,25 @@ fn write_config(out: &Path, config: &ModelConfig, settings: &TrainSettings, data
         "seed": settings.seed,
         "optimizer": {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
     });
-    latent_engine::io::write_atomic(&out.join("config.json"), serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    latent_engine::io::write_atomic(
+        &out.join("config.json"),
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+    )?;
     Ok(())
 }
 
 fn append_metrics(out: &Path, r: &EpochReport) -> Result<()> {
     use std::io::Write;
     let path = out.join("metrics.csv");
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(f, "{},{:.6},{:.6},{:.1},{:.3}", r.epoch, r.train_loss, r.test_loss, r.images_per_s, r.seconds)?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(
+        f,
+        "{},{:.6},{:.6},{:.1},{:.3}",
+        r.epoch, r.train_loss, r.test_loss, r.images_per_s, r.seconds
+    )?;
     Ok(())
 }

@@ -46,9 +46,15 @@ impl Sweep {
 /// The gradients are marked as outputs so they live until the optimizer runs.
 pub fn backward(g: &mut Graph) -> Result<Vec<(TensorId, TensorId)>> {
     if g.losses.is_empty() {
-        return Err(Error::Invalid("autodiff: the graph has no loss term".into()));
+        return Err(Error::Invalid(
+            "autodiff: the graph has no loss term".into(),
+        ));
     }
-    let mut requires_grad: Vec<bool> = g.tensors.iter().map(|t| matches!(t.kind, TensorKind::Param(_))).collect();
+    let mut requires_grad: Vec<bool> = g
+        .tensors
+        .iter()
+        .map(|t| matches!(t.kind, TensorKind::Param(_)))
+        .collect();
     for node in &g.nodes {
         let any = node.inputs.iter().any(|&i| requires_grad[g.root(i).0]);
         for &o in &node.outputs {
@@ -60,10 +66,14 @@ pub fn backward(g: &mut Graph) -> Result<Vec<(TensorId, TensorId)>> {
             requires_grad[i] = requires_grad[root.0];
         }
     }
-    let mut sweep = Sweep { requires_grad, contributions: HashMap::new() };
+    let mut sweep = Sweep {
+        requires_grad,
+        contributions: HashMap::new(),
+    };
     let forward: Vec<Node> = g.nodes.clone();
     for node in forward.iter().rev() {
-        let upstream: Vec<Option<TensorId>> = node.outputs.iter().map(|&o| sweep.total(g, o)).collect();
+        let upstream: Vec<Option<TensorId>> =
+            node.outputs.iter().map(|&o| sweep.total(g, o)).collect();
         if !node.op.is_loss() && upstream.iter().all(Option::is_none) {
             continue;
         }
@@ -89,7 +99,12 @@ fn unfuse_relu(g: &mut Graph, relu: bool, y: TensorId, dy: TensorId) -> TensorId
 }
 
 /// Emit the gradient nodes of one node, given the gradients of its outputs.
-fn backward_of(g: &mut Graph, s: &mut Sweep, node: &Node, upstream: &[Option<TensorId>]) -> Result<()> {
+fn backward_of(
+    g: &mut Graph,
+    s: &mut Sweep,
+    node: &Node,
+    upstream: &[Option<TensorId>],
+) -> Result<()> {
     let ins = &node.inputs;
     let out = node.outputs[0];
     let dy = || upstream[0].expect("upstream gradient of a non-loss node");
@@ -99,12 +114,24 @@ fn backward_of(g: &mut Graph, s: &mut Sweep, node: &Node, upstream: &[Option<Ten
             let (x, w) = (ins[0], ins[1]);
             let (n, i, o) = (g.shape(x)[0], g.shape(x)[1], g.shape(w)[0]);
             if s.needs(g, x) {
-                let shape = MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false };
+                let shape = MatmulShape {
+                    m: n,
+                    n: i,
+                    k: o,
+                    trans_a: false,
+                    trans_b: false,
+                };
                 let dx = g.push(Op::MatMul(shape), &[g1, w], &[vec![n, i]])[0];
                 s.contribute(g, x, dx);
             }
             if s.needs(g, w) {
-                let shape = MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false };
+                let shape = MatmulShape {
+                    m: o,
+                    n: i,
+                    k: n,
+                    trans_a: true,
+                    trans_b: false,
+                };
                 let dw = g.push(Op::MatMul(shape), &[g1, x], &[vec![o, i]])[0];
                 s.contribute(g, w, dw);
             }
@@ -141,7 +168,14 @@ fn backward_of(g: &mut Graph, s: &mut Sweep, node: &Node, upstream: &[Option<Ten
             let conv = shape.as_conv();
             if s.needs(g, x) {
                 let xs = g.shape(x).to_vec();
-                let dx = g.push(Op::Conv2d { shape: conv, relu: false }, &[g1, w], &[xs])[0];
+                let dx = g.push(
+                    Op::Conv2d {
+                        shape: conv,
+                        relu: false,
+                    },
+                    &[g1, w],
+                    &[xs],
+                )[0];
                 s.contribute(g, x, dx);
             }
             if s.needs(g, w) {
@@ -150,7 +184,11 @@ fn backward_of(g: &mut Graph, s: &mut Sweep, node: &Node, upstream: &[Option<Ten
                 s.contribute(g, w, dw);
             }
             if let Some(&b) = ins.get(2) {
-                let db = g.push(Op::SumAxes(shape.n, shape.d, shape.ho() * shape.wo()), &[g1], &[vec![shape.d]])[0];
+                let db = g.push(
+                    Op::SumAxes(shape.n, shape.d, shape.ho() * shape.wo()),
+                    &[g1],
+                    &[vec![shape.d]],
+                )[0];
                 s.contribute(g, b, db);
             }
         }
@@ -177,7 +215,9 @@ fn backward_of(g: &mut Graph, s: &mut Sweep, node: &Node, upstream: &[Option<Ten
         }
         Op::BceLoss => {
             if s.needs(g, ins[1]) {
-                return Err(Error::Invalid("autodiff: the BCE target must not depend on parameters".into()));
+                return Err(Error::Invalid(
+                    "autodiff: the BCE target must not depend on parameters".into(),
+                ));
             }
             let shape = g.shape(ins[0]).to_vec();
             let dl = g.push(Op::BceBackward, &ins[..2], &[shape])[0];

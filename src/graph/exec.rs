@@ -53,20 +53,30 @@ impl ParamStore {
         ctx: &Context,
         specs: &[(String, Vec<usize>, usize)],
         values: &[Vec<f32>],
-        moments: Option<(&[Vec<f32>], &[Vec<f32>])>,
+        moments: Option<&crate::checkpoint::Moments>,
     ) -> Self {
         let upload = |label: &str, v: &[f32]| ctx.upload(label, v);
         Self {
             names: specs.iter().map(|s| s.0.clone()).collect(),
             shapes: specs.iter().map(|s| s.1.clone()).collect(),
-            values: specs.iter().zip(values).map(|(s, v)| upload(&s.0, v)).collect(),
+            values: specs
+                .iter()
+                .zip(values)
+                .map(|(s, v)| upload(&s.0, v))
+                .collect(),
             m: match moments {
                 Some((m, _)) => m.iter().map(|v| upload("adam m", v)).collect(),
-                None => specs.iter().map(|s| ctx.zeros("adam m", s.1.iter().product())).collect(),
+                None => specs
+                    .iter()
+                    .map(|s| ctx.zeros("adam m", s.1.iter().product()))
+                    .collect(),
             },
             v: match moments {
                 Some((_, v)) => v.iter().map(|v| upload("adam v", v)).collect(),
-                None => specs.iter().map(|s| ctx.zeros("adam v", s.1.iter().product())).collect(),
+                None => specs
+                    .iter()
+                    .map(|s| ctx.zeros("adam v", s.1.iter().product()))
+                    .collect(),
             },
         }
     }
@@ -106,9 +116,18 @@ pub struct ExecOptions<'a> {
     pub inputs: HashMap<TensorId, GpuSlice>,
     /// Dispatches to run first every step (e.g. gathering the batch).
     pub prologue: Vec<Dispatch>,
-    /// Train: append Adam for every parameter gradient, then advance the state
-    /// by `batch` (the gradients must be the graph's outputs from autodiff).
-    pub train: Option<(AdamConfig, Vec<(TensorId, TensorId)>, usize)>,
+    /// Train: append Adam for every parameter gradient, then advance the state.
+    pub train: Option<TrainSpec>,
+}
+
+/// What a training executor appends after the backward pass.
+pub struct TrainSpec {
+    /// Adam's settings.
+    pub adam: AdamConfig,
+    /// (parameter, gradient) pairs from [`super::autodiff::backward`].
+    pub grads: Vec<(TensorId, TensorId)>,
+    /// Images per step, by which the batch position advances.
+    pub batch: usize,
 }
 
 impl Executor {
@@ -121,7 +140,7 @@ impl Executor {
             .enumerate()
             .map(|(i, &len)| ctx.zeros(&format!("slot {i}"), len).buffer)
             .collect();
-        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        let max_binding = ctx.limits.max_storage_buffer_binding_size;
         let mut buffers: Vec<Option<GpuSlice>> = vec![None; graph.tensors.len()];
         for (i, t) in graph.tensors.iter().enumerate() {
             let root = graph.root(TensorId(i));
@@ -137,18 +156,28 @@ impl Executor {
             let buffer = match &graph.tensor(root).kind {
                 TensorKind::Computed => plan.slot_of[root.0].map(|s| slots[s].clone()),
                 TensorKind::Param(name) => {
-                    let k = opts.params.index(name).ok_or_else(|| Error::Invalid(format!("no parameter named {name}")))?;
+                    let k = opts
+                        .params
+                        .index(name)
+                        .ok_or_else(|| Error::Invalid(format!("no parameter named {name}")))?;
                     Some(opts.params.values[k].buffer.clone())
                 }
                 TensorKind::Input => {
                     let b = match opts.inputs.get(&root) {
                         Some(b) => b.buffer.clone(),
-                        None => ctx.zeros(&graph.tensor(root).name, graph.tensor(root).numel()).buffer,
+                        None => {
+                            ctx.zeros(&graph.tensor(root).name, graph.tensor(root).numel())
+                                .buffer
+                        }
                     };
                     Some(b)
                 }
             };
-            buffers[i] = buffer.map(|buffer| GpuSlice { buffer, offset: 0, len });
+            buffers[i] = buffer.map(|buffer| GpuSlice {
+                buffer,
+                offset: 0,
+                len,
+            });
         }
         // Inputs allocated here are shared by their aliases: fix the alias entries.
         for i in 0..graph.tensors.len() {
@@ -160,27 +189,52 @@ impl Executor {
             }
         }
         let loss = ctx.zeros("loss", graph.losses.len().max(1) * LOSS_STRIDE);
-        let mut exec = Self { graph, plan, buffers, slots, dispatches: opts.prologue, loss };
+        let mut exec = Self {
+            graph,
+            plan,
+            buffers,
+            slots,
+            dispatches: opts.prologue,
+            loss,
+        };
         for i in 0..exec.graph.nodes.len() {
             let node = exec.graph.nodes[i].clone();
             let ds = exec.dispatches_for(ctx, &node, opts.state)?;
             exec.dispatches.extend(ds);
         }
-        if let Some((cfg, grads, batch)) = &opts.train {
+        if let Some(TrainSpec {
+            adam: cfg,
+            grads,
+            batch,
+        }) = &opts.train
+        {
             for (param, grad) in grads {
-                let TensorKind::Param(name) = &exec.graph.tensor(*param).kind else { unreachable!() };
+                let TensorKind::Param(name) = &exec.graph.tensor(*param).kind else {
+                    unreachable!()
+                };
                 let k = opts.params.index(name).unwrap();
-                let d = adam::update(ctx, *cfg, exec.buf(*grad), opts.state, &opts.params.values[k], &opts.params.m[k], &opts.params.v[k])?;
+                let d = adam::update(
+                    ctx,
+                    *cfg,
+                    exec.buf(*grad),
+                    opts.state,
+                    &opts.params.values[k],
+                    &opts.params.m[k],
+                    &opts.params.v[k],
+                )?;
                 exec.dispatches.push(d);
             }
-            exec.dispatches.push(data::state_advance(ctx, opts.state, *batch)?);
+            exec.dispatches
+                .push(data::state_advance(ctx, opts.state, *batch)?);
         }
         Ok(exec)
     }
 
     /// The buffer of tensor `t`.
     pub fn buf(&self, t: TensorId) -> &GpuSlice {
-        self.buffers[t.0].as_ref().expect("every tensor has a buffer")
+        self.buffers[t.0]
+            .as_ref()
+            .expect("every tensor has a buffer")
     }
 
     /// Bytes of the planned slots.
@@ -195,7 +249,11 @@ impl Executor {
 
     /// Record `steps` steps into one encoder and submit it once.
     pub fn run_steps(&self, ctx: &Context, steps: usize) {
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            });
         for _ in 0..steps {
             ctx.record(&mut encoder, "step", &self.dispatches);
         }
@@ -210,14 +268,25 @@ impl Executor {
     /// Read the loss sums back (one readback): one value per loss term.
     pub fn read_loss(&self, ctx: &Context) -> Result<Vec<f32>> {
         let all: Vec<f32> = ctx.download(&self.loss)?;
-        Ok((0..self.graph.losses.len()).map(|j| all[j * LOSS_STRIDE]).collect())
+        Ok((0..self.graph.losses.len())
+            .map(|j| all[j * LOSS_STRIDE])
+            .collect())
     }
 
     fn loss_slot(&self, j: usize) -> GpuSlice {
-        GpuSlice { buffer: self.loss.buffer.clone(), offset: (j * LOSS_STRIDE * 4) as u64, len: 1 }
+        GpuSlice {
+            buffer: self.loss.buffer.clone(),
+            offset: (j * LOSS_STRIDE * 4) as u64,
+            len: 1,
+        }
     }
 
-    fn dispatches_for(&self, ctx: &Context, node: &Node, state: &GpuSlice) -> Result<Vec<Dispatch>> {
+    fn dispatches_for(
+        &self,
+        ctx: &Context,
+        node: &Node,
+        state: &GpuSlice,
+    ) -> Result<Vec<Dispatch>> {
         let i = |k: usize| self.buf(node.inputs[k]);
         let o = |k: usize| self.buf(node.outputs[k]);
         let bias = || node.inputs.get(2).map(|&b| self.buf(b));
@@ -225,18 +294,39 @@ impl Executor {
         let d = match &node.op {
             Op::Dense { relu } => {
                 let (xs, ws) = (shape(0), shape(1));
-                let s = MatmulShape { m: xs[0], n: ws[0], k: xs[1], trans_a: false, trans_b: true };
+                let s = MatmulShape {
+                    m: xs[0],
+                    n: ws[0],
+                    k: xs[1],
+                    trans_a: false,
+                    trans_b: true,
+                };
                 matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?
             }
-            Op::Conv2d { shape, relu } => conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?,
+            Op::Conv2d { shape, relu } => {
+                conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?
+            }
             Op::ConvTranspose2d { shape, relu } => {
                 conv_transpose2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?
             }
             Op::Activation(act) => vec![activations::forward(ctx, *act, i(0), o(0))?],
             Op::Add => vec![activations::add(ctx, i(0), i(1), o(0), 1.0, 1.0)?],
-            Op::Reparam { seed } => vec![vae::reparam_forward(ctx, i(0), i(1), state, o(1), o(0), *seed)?],
+            Op::Reparam { seed } => vec![vae::reparam_forward(
+                ctx,
+                i(0),
+                i(1),
+                state,
+                o(1),
+                o(0),
+                *seed,
+            )?],
             Op::BceLoss | Op::KlLoss => {
-                let j = self.graph.losses.iter().position(|&l| l == node.outputs[0]).unwrap();
+                let j = self
+                    .graph
+                    .losses
+                    .iter()
+                    .position(|&l| l == node.outputs[0])
+                    .unwrap();
                 let s = shape(0);
                 let per_row = s[1..].iter().product();
                 let rows = if node.op == Op::BceLoss {
@@ -244,13 +334,18 @@ impl Executor {
                 } else {
                     vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?
                 };
-                let total = reduce::sum_into(ctx, o(0), &self.loss_slot(j), (1, 1, s[0]), 1, 1.0, true)?;
+                let total =
+                    reduce::sum_into(ctx, o(0), &self.loss_slot(j), (1, 1, s[0]), 1, 1.0, true)?;
                 vec![rows, total]
             }
             Op::MatMul(s) => matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?,
             Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
-            Op::ActivationBackward(act) => vec![activations::backward(ctx, *act, i(0), i(1), o(0))?],
-            Op::Conv2dBackwardInput(s) => conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?,
+            Op::ActivationBackward(act) => {
+                vec![activations::backward(ctx, *act, i(0), i(1), o(0))?]
+            }
+            Op::Conv2dBackwardInput(s) => {
+                conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?
+            }
             Op::Conv2dBackwardWeight(s) => conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?,
             Op::BceBackward => vec![vae::bce_backward(ctx, i(0), i(1), o(0), 1.0)?],
             Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],

@@ -179,7 +179,12 @@ impl Graph {
     }
 
     fn add_tensor(&mut self, name: String, shape: Vec<usize>, kind: TensorKind) -> TensorId {
-        self.tensors.push(Tensor { shape, kind, alias_of: None, name });
+        self.tensors.push(Tensor {
+            shape,
+            kind,
+            alias_of: None,
+            name,
+        });
         TensorId(self.tensors.len() - 1)
     }
 
@@ -190,7 +195,10 @@ impl Graph {
 
     /// A trainable parameter named as in checkpoints; the same name gives the same tensor.
     pub fn param(&mut self, name: &str, shape: &[usize]) -> TensorId {
-        let existing = self.tensors.iter().position(|t| t.kind == TensorKind::Param(name.into()));
+        let existing = self
+            .tensors
+            .iter()
+            .position(|t| t.kind == TensorKind::Param(name.into()));
         match existing {
             Some(i) => TensorId(i),
             None => self.add_tensor(name.into(), shape.to_vec(), TensorKind::Param(name.into())),
@@ -210,32 +218,59 @@ impl Graph {
     }
 
     /// Append a node with outputs of the given shapes (already checked).
-    pub fn push(&mut self, op: Op, inputs: &[TensorId], out_shapes: &[Vec<usize>]) -> Vec<TensorId> {
+    pub fn push(
+        &mut self,
+        op: Op,
+        inputs: &[TensorId],
+        out_shapes: &[Vec<usize>],
+    ) -> Vec<TensorId> {
         let name = op.name();
         let outputs: Vec<TensorId> = out_shapes
             .iter()
             .enumerate()
-            .map(|(i, s)| self.add_tensor(format!("{name}#{}.{i}", self.nodes.len()), s.clone(), TensorKind::Computed))
+            .map(|(i, s)| {
+                self.add_tensor(
+                    format!("{name}#{}.{i}", self.nodes.len()),
+                    s.clone(),
+                    TensorKind::Computed,
+                )
+            })
             .collect();
         if op.is_loss() {
             self.losses.push(outputs[0]);
         }
-        self.nodes.push(Node { op, inputs: inputs.to_vec(), outputs: outputs.clone() });
+        self.nodes.push(Node {
+            op,
+            inputs: inputs.to_vec(),
+            outputs: outputs.clone(),
+        });
         outputs
     }
 
     fn expect(&self, op: &'static str, what: &str, t: TensorId, shape: &[usize]) -> Result<()> {
         if self.shape(t) != shape {
-            return Err(shape_err(op, format!("{what} has shape {:?}, expected {shape:?}", self.shape(t))));
+            return Err(shape_err(
+                op,
+                format!("{what} has shape {:?}, expected {shape:?}", self.shape(t)),
+            ));
         }
         Ok(())
     }
 
     /// y = x·Wᵀ + b (then ReLU): x (N, I), w (O, I), b (O).
-    pub fn dense(&mut self, x: TensorId, w: TensorId, b: Option<TensorId>, relu: bool) -> Result<TensorId> {
+    pub fn dense(
+        &mut self,
+        x: TensorId,
+        w: TensorId,
+        b: Option<TensorId>,
+        relu: bool,
+    ) -> Result<TensorId> {
         let (xs, ws) = (self.shape(x).to_vec(), self.shape(w).to_vec());
         if xs.len() != 2 || ws.len() != 2 || xs[1] != ws[1] {
-            return Err(shape_err("dense", format!("x {xs:?} and weight {ws:?} do not fit: need x (N, I), weight (O, I)")));
+            return Err(shape_err(
+                "dense",
+                format!("x {xs:?} and weight {ws:?} do not fit: need x (N, I), weight (O, I)"),
+            ));
         }
         let mut inputs = vec![x, w];
         if let Some(b) = b {
@@ -283,7 +318,8 @@ impl Graph {
         if xs.len() != 4 || ws.len() != 4 || xs[1] != ws[0] || ws[2] != ws[3] {
             return Err(shape_err("conv_transpose2d", format!("x {xs:?} and weight {ws:?} do not fit: need x (N, C, H, W), weight (C, D, K, K)")));
         }
-        let shape = ConvTransposeShape::new((xs[0], xs[1], xs[2], xs[3]), ws[1], ws[2], stride, pad)?;
+        let shape =
+            ConvTransposeShape::new((xs[0], xs[1], xs[2], xs[3]), ws[1], ws[2], stride, pad)?;
         let mut inputs = vec![x, w];
         if let Some(b) = b {
             self.expect("conv_transpose2d", "bias", b, &[ws[1]])?;
@@ -320,7 +356,15 @@ impl Graph {
     pub fn reshape(&mut self, x: TensorId, shape: &[usize]) -> Result<TensorId> {
         let t = self.tensor(x);
         if t.numel() != shape.iter().product::<usize>() {
-            return Err(shape_err("reshape", format!("{:?} has {} elements, {shape:?} has {}", t.shape, t.numel(), shape.iter().product::<usize>())));
+            return Err(shape_err(
+                "reshape",
+                format!(
+                    "{:?} has {} elements, {shape:?} has {}",
+                    t.shape,
+                    t.numel(),
+                    shape.iter().product::<usize>()
+                ),
+            ));
         }
         let root = t.alias_of.unwrap_or(x);
         let kind = t.kind.clone();
@@ -340,7 +384,13 @@ impl Graph {
     pub fn bce_loss(&mut self, logits: TensorId, target: TensorId) -> Result<TensorId> {
         let s = self.shape(logits).to_vec();
         if self.tensor(target).numel() != self.tensor(logits).numel() || s.is_empty() {
-            return Err(shape_err("bce_loss", format!("logits {s:?} and target {:?} differ in size", self.shape(target))));
+            return Err(shape_err(
+                "bce_loss",
+                format!(
+                    "logits {s:?} and target {:?} differ in size",
+                    self.shape(target)
+                ),
+            ));
         }
         Ok(self.push(Op::BceLoss, &[logits, target], &[vec![s[0]]])[0])
     }

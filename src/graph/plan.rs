@@ -28,7 +28,11 @@ impl Plan {
 
 /// Bytes of every tensor of `g` (reshapes counted once), as if none shared memory.
 pub fn naive_bytes(g: &Graph) -> u64 {
-    g.tensors.iter().filter(|t| t.alias_of.is_none()).map(|t| t.numel() as u64 * 4).sum()
+    g.tensors
+        .iter()
+        .filter(|t| t.alias_of.is_none())
+        .map(|t| t.numel() as u64 * 4)
+        .sum()
 }
 
 /// Bytes of the graph's inputs and parameters (not planned: they persist).
@@ -72,8 +76,14 @@ pub fn plan(g: &Graph) -> Plan {
         for &o in &node.outputs {
             let len = g.tensor(o).numel();
             // Best fit among free slots; else grow the largest; else a new slot.
-            let fit = free.iter().enumerate().filter(|(_, &s)| slot_len[s] >= len).min_by_key(|(_, &s)| slot_len[s]);
-            let pick = fit.or_else(|| free.iter().enumerate().max_by_key(|(_, &s)| slot_len[s])).map(|(k, _)| k);
+            let fit = free
+                .iter()
+                .enumerate()
+                .filter(|(_, &s)| slot_len[s] >= len)
+                .min_by_key(|(_, &s)| slot_len[s]);
+            let pick = fit
+                .or_else(|| free.iter().enumerate().max_by_key(|(_, &s)| slot_len[s]))
+                .map(|(k, _)| k);
             let slot = match pick {
                 Some(k) => free.swap_remove(k),
                 None => {
@@ -90,7 +100,11 @@ pub fn plan(g: &Graph) -> Plan {
             }
         }
     }
-    Plan { slot_of, slot_len, lifetime }
+    Plan {
+        slot_of,
+        slot_len,
+        lifetime,
+    }
 }
 
 /// Pairs of tensors that are live at the same time yet share a slot (should be none).

@@ -92,8 +92,20 @@ impl Activation {
 pub fn forward(ctx: &Context, act: Activation, x: &GpuSlice, y: &GpuSlice) -> Result<Dispatch> {
     check_len("activation", "y", y, x.len)?;
     let (kind, alpha) = act.kind_alpha();
-    let params = Params { n: x.len as u32, kind, alpha, beta: 0.0 };
-    ctx.dispatch("activations", "activation_forward", &[], &[x, y], &params, grid_1d(x.len, 256))
+    let params = Params {
+        n: x.len as u32,
+        kind,
+        alpha,
+        beta: 0.0,
+    };
+    ctx.dispatch(
+        "activations",
+        "activation_forward",
+        &[],
+        &[x, y],
+        &params,
+        grid_1d(x.len, 256),
+    )
 }
 
 /// Record `dx = dy · f'(x)` from y = f(x).
@@ -107,7 +119,12 @@ pub fn backward(
     check_len("activation_backward", "dy", dy, y.len)?;
     check_len("activation_backward", "dx", dx, y.len)?;
     let (kind, alpha) = act.kind_alpha();
-    let params = Params { n: y.len as u32, kind, alpha, beta: 0.0 };
+    let params = Params {
+        n: y.len as u32,
+        kind,
+        alpha,
+        beta: 0.0,
+    };
     ctx.dispatch(
         "activations",
         "activation_backward",
@@ -129,16 +146,46 @@ pub fn add(
 ) -> Result<Dispatch> {
     check_len("add", "b", b, a.len)?;
     check_len("add", "c", c, a.len)?;
-    let params = Params { n: a.len as u32, kind: 0, alpha, beta };
-    ctx.dispatch("activations", "elementwise_add", &[], &[a, b, c], &params, grid_1d(a.len, 256))
+    let params = Params {
+        n: a.len as u32,
+        kind: 0,
+        alpha,
+        beta,
+    };
+    ctx.dispatch(
+        "activations",
+        "elementwise_add",
+        &[],
+        &[a, b, c],
+        &params,
+        grid_1d(a.len, 256),
+    )
 }
 
 /// Record `c = alpha·a·b`.
-pub fn mul(ctx: &Context, a: &GpuSlice, b: &GpuSlice, c: &GpuSlice, alpha: f32) -> Result<Dispatch> {
+pub fn mul(
+    ctx: &Context,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    c: &GpuSlice,
+    alpha: f32,
+) -> Result<Dispatch> {
     check_len("mul", "b", b, a.len)?;
     check_len("mul", "c", c, a.len)?;
-    let params = Params { n: a.len as u32, kind: 0, alpha, beta: 0.0 };
-    ctx.dispatch("activations", "elementwise_mul", &[], &[a, b, c], &params, grid_1d(a.len, 256))
+    let params = Params {
+        n: a.len as u32,
+        kind: 0,
+        alpha,
+        beta: 0.0,
+    };
+    ctx.dispatch(
+        "activations",
+        "elementwise_mul",
+        &[],
+        &[a, b, c],
+        &params,
+        grid_1d(a.len, 256),
+    )
 }
 
 /// CPU reference forward.

@@ -38,7 +38,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 }
 
@@ -74,7 +79,14 @@ pub fn update(
 }
 
 /// CPU reference: one update at step t (1-based), in place.
-pub fn reference(cfg: AdamConfig, t: u32, param: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64]) {
+pub fn reference(
+    cfg: AdamConfig,
+    t: u32,
+    param: &mut [f64],
+    grad: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+) {
     let (b1, b2) = (cfg.beta1 as f64, cfg.beta2 as f64);
     for i in 0..param.len() {
         m[i] = b1 * m[i] + (1.0 - b1) * grad[i];

@@ -63,7 +63,16 @@ impl ConvShape {
         stride: usize,
         pad: usize,
     ) -> Result<Self> {
-        let s = Self { n, c, h, w, d, k, stride, pad };
+        let s = Self {
+            n,
+            c,
+            h,
+            w,
+            d,
+            k,
+            stride,
+            pad,
+        };
         if n == 0 || c == 0 || h == 0 || w == 0 || d == 0 || k == 0 || stride == 0 {
             return Err(Error::Shape {
                 op: "conv2d",
@@ -186,14 +195,37 @@ pub fn forward_with(
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let r = s.c * s.k * s.k;
-    if windows && r % 4 == 0 {
-        if let Some(dc) = super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc)) {
+    if windows && r.is_multiple_of(4) {
+        if let Some(dc) =
+            super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc))
+        {
             let mut out = Vec::new();
             for d0 in (0..s.d).step_by(dc) {
                 let chs = dc.min(s.d - d0);
-                let p = WindowParams { conv: params, ch0: d0 as u32, chs: chs as u32, kc: 0, accumulate: 0 };
-                let groups = [(s.n * s.ho() * s.wo()).div_ceil(64) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
-                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_forward_window", x, w, (d0 * r * 4) as u64, Some(bias), y, &p, groups)?);
+                let p = WindowParams {
+                    conv: params,
+                    ch0: d0 as u32,
+                    chs: chs as u32,
+                    kc: 0,
+                    accumulate: 0,
+                };
+                let groups = [
+                    (s.n * s.ho() * s.wo()).div_ceil(64) as u32,
+                    chs.div_ceil(WINDOW_CHANNELS) as u32,
+                    1,
+                ];
+                out.push(super::window_dispatch(
+                    ctx,
+                    "conv2d",
+                    "conv2d_forward_window",
+                    x,
+                    w,
+                    (d0 * r * 4) as u64,
+                    Some(bias),
+                    y,
+                    &p,
+                    groups,
+                )?);
             }
             return Ok(out);
         }
@@ -203,7 +235,14 @@ pub fn forward_with(
         s.d.div_ceil(32) as u32,
         1,
     ];
-    Ok(vec![ctx.dispatch("conv2d", "conv2d_forward", &[], &[x, w, bias, y], &params, groups)?])
+    Ok(vec![ctx.dispatch(
+        "conv2d",
+        "conv2d_forward",
+        &[],
+        &[x, w, bias, y],
+        &params,
+        groups,
+    )?])
 }
 
 /// Record `dx = conv2d_backward_input(dy, w)` (+ bias over C, then ReLU: the
@@ -242,19 +281,47 @@ pub fn backward_input_with(
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let row = s.k * s.k * s.d;
-    if windows && s.d % 4 == 0 {
+    if windows && s.d.is_multiple_of(4) {
         if let Some(cc) = super::window_rows(ctx, row, s.c) {
             // The window kernel reads the weights as wp[c, kh, kw, d].
             let wp = ctx.zeros("conv2d permuted weights", s.c * row);
-            let mut out = vec![ctx.dispatch("conv2d", "conv2d_weight_permute", &[], &[w, &wp], &params, [(s.c * row).div_ceil(64) as u32, 1, 1])?];
+            let mut out = vec![ctx.dispatch(
+                "conv2d",
+                "conv2d_weight_permute",
+                &[],
+                &[w, &wp],
+                &params,
+                [(s.c * row).div_ceil(64) as u32, 1, 1],
+            )?];
             if super::windows_fit(ctx, &wp, row, s.c, cc) {
                 let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
                 let invocations = s.n * s.h * s.stride * groups_per_row;
                 for c0 in (0..s.c).step_by(cc) {
                     let chs = cc.min(s.c - c0);
-                    let p = WindowParams { conv: params, ch0: c0 as u32, chs: chs as u32, kc: 0, accumulate: 0 };
-                    let groups = [invocations.div_ceil(16) as u32, chs.div_ceil(WINDOW_CHANNELS) as u32, 1];
-                    out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_input_window", dy, &wp, (c0 * row * 4) as u64, Some(bias), dx, &p, groups)?);
+                    let p = WindowParams {
+                        conv: params,
+                        ch0: c0 as u32,
+                        chs: chs as u32,
+                        kc: 0,
+                        accumulate: 0,
+                    };
+                    let groups = [
+                        invocations.div_ceil(16) as u32,
+                        chs.div_ceil(WINDOW_CHANNELS) as u32,
+                        1,
+                    ];
+                    out.push(super::window_dispatch(
+                        ctx,
+                        "conv2d",
+                        "conv2d_backward_input_window",
+                        dy,
+                        &wp,
+                        (c0 * row * 4) as u64,
+                        Some(bias),
+                        dx,
+                        &p,
+                        groups,
+                    )?);
                 }
                 return Ok(out);
             }
@@ -265,7 +332,14 @@ pub fn backward_input_with(
         s.c.div_ceil(32) as u32,
         1,
     ];
-    Ok(vec![ctx.dispatch("conv2d", "conv2d_backward_input", &[], &[dy, w, bias, dx], &params, groups)?])
+    Ok(vec![ctx.dispatch(
+        "conv2d",
+        "conv2d_backward_input",
+        &[],
+        &[dy, w, bias, dx],
+        &params,
+        groups,
+    )?])
 }
 
 /// Record `dw = conv2d_backward_weight(x, dy)` with the adapter's preferred kernel.
@@ -295,25 +369,53 @@ pub fn backward_weight_with(
     // Pixels per chunk: a multiple of 4, with D rows of them in one aligned window.
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
     let mut kc = (super::WINDOW_BYTES as usize / 4 / s.d) / 4 * 4;
-    while kc > 0 && (kc * s.d) % align != 0 {
+    while kc > 0 && !(kc * s.d).is_multiple_of(align) {
         kc -= 4;
     }
     let kc = kc.min(pixels.next_multiple_of(4));
-    let uniform_ok = ctx.limits.max_uniform_buffer_binding_size as u64 >= super::WINDOW_BYTES;
+    let uniform_ok = ctx.limits.max_uniform_buffer_binding_size >= super::WINDOW_BYTES;
     if windows && kc > 0 && uniform_ok {
         check_len("conv2d_backward_weight", "x", x, nx)?;
         check_len("conv2d_backward_weight", "dy", dy, ny)?;
         check_len("conv2d_backward_weight", "dw", dw, nw)?;
         let chunks = pixels.div_ceil(kc);
         let dyc = ctx.zeros("conv2d dy chunks", chunks * s.d * kc);
-        let mut p = WindowParams { conv: s.params(false, false), ch0: 0, chs: 0, kc: kc as u32, accumulate: 0 };
-        let mut out = vec![ctx.dispatch("conv2d", "conv2d_dy_chunks", &[], &[dy, &dyc], &p, super::grid_1d(chunks * s.d * kc, 64))?];
+        let mut p = WindowParams {
+            conv: s.params(false, false),
+            ch0: 0,
+            chs: 0,
+            kc: kc as u32,
+            accumulate: 0,
+        };
+        let mut out = vec![ctx.dispatch(
+            "conv2d",
+            "conv2d_dy_chunks",
+            &[],
+            &[dy, &dyc],
+            &p,
+            super::grid_1d(chunks * s.d * kc, 64),
+        )?];
         if super::windows_fit(ctx, &dyc, s.d * kc, chunks, 1) {
-            let groups = [(s.c * s.k * s.k).div_ceil(4 * 16) as u32, s.d.div_ceil(WINDOW_CHANNELS) as u32, 1];
+            let groups = [
+                (s.c * s.k * s.k).div_ceil(4 * 16) as u32,
+                s.d.div_ceil(WINDOW_CHANNELS) as u32,
+                1,
+            ];
             for ch in 0..chunks {
                 p.ch0 = ch as u32;
                 p.accumulate = (ch > 0) as u32;
-                out.push(super::window_dispatch(ctx, "conv2d", "conv2d_backward_weight_window", x, &dyc, (ch * s.d * kc * 4) as u64, None, dw, &p, groups)?);
+                out.push(super::window_dispatch(
+                    ctx,
+                    "conv2d",
+                    "conv2d_backward_weight_window",
+                    x,
+                    &dyc,
+                    (ch * s.d * kc * 4) as u64,
+                    None,
+                    dw,
+                    &p,
+                    groups,
+                )?);
             }
             return Ok(out);
         }
@@ -326,11 +428,23 @@ pub fn backward_weight_with(
         s.d.div_ceil(32) as u32,
         1,
     ];
-    Ok(vec![ctx.dispatch("conv2d", "conv2d_backward_weight", &[], &[x, dy, dw], &s.params(false, false), groups)?])
+    Ok(vec![ctx.dispatch(
+        "conv2d",
+        "conv2d_backward_weight",
+        &[],
+        &[x, dy, dw],
+        &s.params(false, false),
+        groups,
+    )?])
 }
 
 /// Record the bias gradient `db[d] = Σ_{n,oh,ow} dy[n, d, oh, ow]`.
-pub fn backward_bias(ctx: &Context, s: ConvShape, dy: &GpuSlice, db: &GpuSlice) -> Result<Dispatch> {
+pub fn backward_bias(
+    ctx: &Context,
+    s: ConvShape,
+    dy: &GpuSlice,
+    db: &GpuSlice,
+) -> Result<Dispatch> {
     check_len("conv2d_backward_bias", "db", db, s.d)?;
     super::reduce::sum(ctx, dy, db, (s.n, s.d, s.ho() * s.wo()), 1, 1.0)
 }

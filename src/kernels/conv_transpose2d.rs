@@ -45,7 +45,16 @@ impl ConvTransposeShape {
         stride: usize,
         pad: usize,
     ) -> Result<Self> {
-        let s = Self { n, c, h, w, d, k, stride, pad };
+        let s = Self {
+            n,
+            c,
+            h,
+            w,
+            d,
+            k,
+            stride,
+            pad,
+        };
         if n == 0 || c == 0 || h == 0 || w == 0 || d == 0 || k == 0 || stride == 0 {
             return Err(Error::Shape {
                 op: "conv_transpose2d",
@@ -146,7 +155,13 @@ pub fn backward_bias(
 }
 
 /// The output pixel that input (ih, iw) stamps through tap (kh, kw), if kept.
-fn stamp(s: &ConvTransposeShape, ih: usize, iw: usize, kh: usize, kw: usize) -> Option<(usize, usize)> {
+fn stamp(
+    s: &ConvTransposeShape,
+    ih: usize,
+    iw: usize,
+    kh: usize,
+    kw: usize,
+) -> Option<(usize, usize)> {
     let oy = (ih * s.stride + kh).checked_sub(s.pad)?;
     let ox = (iw * s.stride + kw).checked_sub(s.pad)?;
     (oy < s.ho() && ox < s.wo()).then_some((oy, ox))
@@ -154,7 +169,13 @@ fn stamp(s: &ConvTransposeShape, ih: usize, iw: usize, kh: usize, kw: usize) -> 
 
 /// CPU reference forward, written directly as stamping (not through conv2d):
 /// y[n, d, ih·S−P+kh, iw·S−P+kw] += x[n, c, ih, iw] · w[c, d, kh, kw].
-pub fn reference(s: ConvTransposeShape, x: &[f64], w: &[f64], b: Option<&[f64]>, relu: bool) -> Vec<f64> {
+pub fn reference(
+    s: ConvTransposeShape,
+    x: &[f64],
+    w: &[f64],
+    b: Option<&[f64]>,
+    relu: bool,
+) -> Vec<f64> {
     let (ho, wo, k) = (s.ho(), s.wo(), s.k);
     let mut y = vec![0.0; s.n * s.d * ho * wo];
     for n in 0..s.n {
@@ -199,7 +220,9 @@ pub fn backward_reference(
     let (mut dx, mut dw, mut db) = (vec![0.0; nx], vec![0.0; nw], vec![0.0; s.d]);
     for n in 0..s.n {
         for d in 0..s.d {
-            db[d] += dy[(n * s.d + d) * ho * wo..(n * s.d + d + 1) * ho * wo].iter().sum::<f64>();
+            db[d] += dy[(n * s.d + d) * ho * wo..(n * s.d + d + 1) * ho * wo]
+                .iter()
+                .sum::<f64>();
         }
         for c in 0..s.c {
             for ih in 0..s.h {

@@ -30,10 +30,13 @@ pub fn gather_rows(
     out: &GpuSlice,
     dim: usize,
 ) -> Result<Dispatch> {
-    if dim == 0 || out.len % dim != 0 || data.len % dim != 0 {
+    if dim == 0 || !out.len.is_multiple_of(dim) || !data.len.is_multiple_of(dim) {
         return Err(Error::Shape {
             op: "gather_rows",
-            msg: format!("rows of {dim} do not divide data ({}) or out ({})", data.len, out.len),
+            msg: format!(
+                "rows of {dim} do not divide data ({}) or out ({})",
+                data.len, out.len
+            ),
         });
     }
     let params = Params {
@@ -42,21 +45,40 @@ pub fn gather_rows(
         perm_len: perm.len as u32,
         _pad: 0,
     };
-    ctx.dispatch("data", "gather_rows", &[], &[data, perm, state, out], &params, grid_1d(out.len, 256))
+    ctx.dispatch(
+        "data",
+        "gather_rows",
+        &[],
+        &[data, perm, state, out],
+        &params,
+        grid_1d(out.len, 256),
+    )
 }
 
 /// Record `state[0] += 1; state[1] += batch`: the last dispatch of a training step.
 pub fn state_advance(ctx: &Context, state: &GpuSlice, batch: usize) -> Result<Dispatch> {
-    let params = Params { batch: batch as u32, dim: 0, perm_len: 0, _pad: 0 };
+    let params = Params {
+        batch: batch as u32,
+        dim: 0,
+        perm_len: 0,
+        _pad: 0,
+    };
     ctx.dispatch("data", "state_advance", &[], &[state], &params, [1, 1, 1])
 }
 
 /// CPU reference of gather_rows.
-pub fn gather_reference(data: &[f64], perm: &[u32], start: usize, batch: usize, dim: usize) -> Vec<f64> {
+pub fn gather_reference(
+    data: &[f64],
+    perm: &[u32],
+    start: usize,
+    batch: usize,
+    dim: usize,
+) -> Vec<f64> {
     let mut out = vec![0.0; batch * dim];
     for b in 0..batch {
         if let Some(&row) = perm.get(start + b) {
-            out[b * dim..(b + 1) * dim].copy_from_slice(&data[row as usize * dim..(row as usize + 1) * dim]);
+            out[b * dim..(b + 1) * dim]
+                .copy_from_slice(&data[row as usize * dim..(row as usize + 1) * dim]);
         }
     }
     out

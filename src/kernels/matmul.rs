@@ -51,8 +51,16 @@ impl MatmulShape {
 
     /// (row stride, k stride) of A and (k stride, column stride) of B.
     fn strides(&self) -> (usize, usize, usize, usize) {
-        let (a_rs, a_ks) = if self.trans_a { (1, self.m) } else { (self.k, 1) };
-        let (b_ks, b_ns) = if self.trans_b { (1, self.k) } else { (self.n, 1) };
+        let (a_rs, a_ks) = if self.trans_a {
+            (1, self.m)
+        } else {
+            (self.k, 1)
+        };
+        let (b_ks, b_ns) = if self.trans_b {
+            (1, self.k)
+        } else {
+            (self.n, 1)
+        };
         (a_rs, a_ks, b_ks, b_ns)
     }
 }
@@ -174,7 +182,14 @@ pub fn forward_variant(
             [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1],
         ),
     };
-    Ok(vec![ctx.dispatch("matmul", entry, &[], &[a, b, bias, c], &params, workgroups)?])
+    Ok(vec![ctx.dispatch(
+        "matmul",
+        entry,
+        &[],
+        &[a, b, bias, c],
+        &params,
+        workgroups,
+    )?])
 }
 
 /// Mirrors `WindowParams` in matmul.wgsl.
@@ -219,15 +234,28 @@ fn window(
     if k % 4 != 0 {
         return Ok(None);
     }
-    let Some(nc) = super::window_rows(ctx, k, n) else { return Ok(None) };
+    let Some(nc) = super::window_rows(ctx, k, n) else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     // Bt = B stored (N, K): B itself when transposed, else a transposed copy made first.
     let bt = if shape.trans_b {
         b.clone()
     } else {
         let bt = ctx.zeros("matmul Bᵀ", n * k);
-        let p = TransposeParams { rows: k as u32, cols: n as u32, _pad: [0; 2] };
-        out.push(ctx.dispatch("matmul", "transpose", &[], &[b, &bt], &p, [n.div_ceil(8) as u32, k.div_ceil(8) as u32, 1])?);
+        let p = TransposeParams {
+            rows: k as u32,
+            cols: n as u32,
+            _pad: [0; 2],
+        };
+        out.push(ctx.dispatch(
+            "matmul",
+            "transpose",
+            &[],
+            &[b, &bt],
+            &p,
+            [n.div_ceil(8) as u32, k.div_ceil(8) as u32, 1],
+        )?);
         bt
     };
     if !super::windows_fit(ctx, &bt, k, n, nc) {
@@ -249,9 +277,24 @@ fn window(
             relu: relu as u32,
             _pad: [0; 3],
         };
-        let workgroups = [m.div_ceil(WINDOW_ROWS * 16) as u32, cols.div_ceil(16) as u32, 1];
+        let workgroups = [
+            m.div_ceil(WINDOW_ROWS * 16) as u32,
+            cols.div_ceil(16) as u32,
+            1,
+        ];
         let offset = (n0 * k * 4) as u64;
-        out.push(super::window_dispatch(ctx, "matmul", "matmul_window", a, &bt, offset, Some(bias_slice), c, &params, workgroups)?);
+        out.push(super::window_dispatch(
+            ctx,
+            "matmul",
+            "matmul_window",
+            a,
+            &bt,
+            offset,
+            Some(bias_slice),
+            c,
+            &params,
+            workgroups,
+        )?);
     }
     Ok(Some(out))
 }
@@ -290,19 +333,33 @@ pub fn dense_backward_reference(
     o: usize,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let dx = reference(
-        MatmulShape { m: n, n: i, k: o, trans_a: false, trans_b: false },
+        MatmulShape {
+            m: n,
+            n: i,
+            k: o,
+            trans_a: false,
+            trans_b: false,
+        },
         dy,
         w,
         None,
         false,
     );
     let dw = reference(
-        MatmulShape { m: o, n: i, k: n, trans_a: true, trans_b: false },
+        MatmulShape {
+            m: o,
+            n: i,
+            k: n,
+            trans_a: true,
+            trans_b: false,
+        },
         dy,
         x,
         None,
         false,
     );
-    let db = (0..o).map(|j| (0..n).map(|r| dy[r * o + j]).sum()).collect();
+    let db = (0..o)
+        .map(|j| (0..n).map(|r| dy[r * o + j]).sum())
+        .collect();
     (dx, dw, db)
 }

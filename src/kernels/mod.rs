@@ -34,10 +34,7 @@ pub fn check_len(op: &'static str, name: &str, slice: &GpuSlice, expected: usize
     if slice.len != expected {
         return Err(Error::Shape {
             op,
-            msg: format!(
-                "{name} has {} elements, expected {expected}",
-                slice.len
-            ),
+            msg: format!("{name} has {} elements, expected {expected}", slice.len),
         });
     }
     Ok(())
@@ -51,7 +48,7 @@ pub const WINDOW_BYTES: u64 = 65536;
 pub fn window_rows(ctx: &Context, row_len: usize, rows: usize) -> Option<usize> {
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
     let step = align / gcd(row_len, align);
-    if (ctx.limits.max_uniform_buffer_binding_size as u64) < WINDOW_BYTES || row_len == 0 {
+    if ctx.limits.max_uniform_buffer_binding_size < WINDOW_BYTES || row_len == 0 {
         return None;
     }
     let n = ((WINDOW_BYTES as usize / 4 / row_len) / step * step).min(rows);
@@ -68,9 +65,17 @@ fn gcd(a: usize, b: usize) -> usize {
 
 /// Whether windows of `rows_per` rows of `row_len` floats over all `rows` rows
 /// of `src` start aligned and end inside its buffer.
-pub fn windows_fit(ctx: &Context, src: &GpuSlice, row_len: usize, rows: usize, rows_per: usize) -> bool {
+pub fn windows_fit(
+    ctx: &Context,
+    src: &GpuSlice,
+    row_len: usize,
+    rows: usize,
+    rows_per: usize,
+) -> bool {
     let last_start = src.offset + ((rows - 1) / rows_per * rows_per * row_len * 4) as u64;
-    src.offset % ctx.limits.min_uniform_buffer_offset_alignment as u64 == 0 && last_start + WINDOW_BYTES <= src.buffer.size()
+    src.offset
+        .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
+        && last_start + WINDOW_BYTES <= src.buffer.size()
 }
 
 /// A dispatch whose binding 1 is a uniform window of `src` starting at
@@ -96,13 +101,28 @@ pub fn window_dispatch<P: bytemuck::Pod>(
         size: wgpu::BufferSize::new(WINDOW_BYTES),
     });
     let mut entries = vec![
-        wgpu::BindGroupEntry { binding: 0, resource: input.binding() },
-        wgpu::BindGroupEntry { binding: 1, resource: window },
-        wgpu::BindGroupEntry { binding: 3, resource: out.binding() },
-        wgpu::BindGroupEntry { binding: 4, resource: uniform.as_entire_binding() },
+        wgpu::BindGroupEntry {
+            binding: 0,
+            resource: input.binding(),
+        },
+        wgpu::BindGroupEntry {
+            binding: 1,
+            resource: window,
+        },
+        wgpu::BindGroupEntry {
+            binding: 3,
+            resource: out.binding(),
+        },
+        wgpu::BindGroupEntry {
+            binding: 4,
+            resource: uniform.as_entire_binding(),
+        },
     ];
     if let Some(b) = bias {
-        entries.push(wgpu::BindGroupEntry { binding: 2, resource: b.binding() });
+        entries.push(wgpu::BindGroupEntry {
+            binding: 2,
+            resource: b.binding(),
+        });
     }
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(entry),
@@ -110,5 +130,10 @@ pub fn window_dispatch<P: bytemuck::Pod>(
         entries: &entries,
     });
     ctx.check()?;
-    Ok(Dispatch { label: entry.to_string(), pipeline, bind_group, workgroups })
+    Ok(Dispatch {
+        label: entry.to_string(),
+        pipeline,
+        bind_group,
+        workgroups,
+    })
 }

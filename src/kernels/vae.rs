@@ -24,31 +24,75 @@ pub struct Params {
 }
 
 fn params(rows: usize, cols: usize, seed: u32, scale: f32) -> Params {
-    Params { rows: rows as u32, cols: cols as u32, seed, scale }
+    Params {
+        rows: rows as u32,
+        cols: cols as u32,
+        seed,
+        scale,
+    }
 }
 
 /// Record per-image BCE-with-logits sums: logits, x (N, D) → rows (N).
-pub fn bce_forward(ctx: &Context, logits: &GpuSlice, x: &GpuSlice, rows: &GpuSlice, d: usize) -> Result<Dispatch> {
+pub fn bce_forward(
+    ctx: &Context,
+    logits: &GpuSlice,
+    x: &GpuSlice,
+    rows: &GpuSlice,
+    d: usize,
+) -> Result<Dispatch> {
     let n = rows.len;
     check_len("bce_forward", "logits", logits, n * d)?;
     check_len("bce_forward", "x", x, n * d)?;
-    ctx.dispatch("vae", "bce_forward", &[], &[logits, x, rows], &params(n, d, 0, 1.0), [n as u32, 1, 1])
+    ctx.dispatch(
+        "vae",
+        "bce_forward",
+        &[],
+        &[logits, x, rows],
+        &params(n, d, 0, 1.0),
+        [n as u32, 1, 1],
+    )
 }
 
 /// Record dlogits = scale · (σ(logits) − x).
-pub fn bce_backward(ctx: &Context, logits: &GpuSlice, x: &GpuSlice, dlogits: &GpuSlice, scale: f32) -> Result<Dispatch> {
+pub fn bce_backward(
+    ctx: &Context,
+    logits: &GpuSlice,
+    x: &GpuSlice,
+    dlogits: &GpuSlice,
+    scale: f32,
+) -> Result<Dispatch> {
     check_len("bce_backward", "x", x, logits.len)?;
     check_len("bce_backward", "dlogits", dlogits, logits.len)?;
     let p = params(1, logits.len, 0, scale);
-    ctx.dispatch("vae", "bce_backward", &[], &[logits, x, dlogits], &p, grid_1d(logits.len, 256))
+    ctx.dispatch(
+        "vae",
+        "bce_backward",
+        &[],
+        &[logits, x, dlogits],
+        &p,
+        grid_1d(logits.len, 256),
+    )
 }
 
 /// Record per-image KL sums: μ, log σ² (N, L) → rows (N).
-pub fn kl_forward(ctx: &Context, mu: &GpuSlice, logvar: &GpuSlice, rows: &GpuSlice, l: usize) -> Result<Dispatch> {
+pub fn kl_forward(
+    ctx: &Context,
+    mu: &GpuSlice,
+    logvar: &GpuSlice,
+    rows: &GpuSlice,
+    l: usize,
+) -> Result<Dispatch> {
     let n = rows.len;
     check_len("kl_forward", "mu", mu, n * l)?;
     check_len("kl_forward", "logvar", logvar, n * l)?;
-    ctx.dispatch("vae", "kl_forward", &[], &[mu, logvar, rows], &params(n, l, 0, 1.0), [n as u32, 1, 1])
+    ctx.dispatch(
+        "vae",
+        "kl_forward",
+        &[],
+        &[mu, logvar, rows],
+        &params(n, l, 0, 1.0),
+        [n as u32, 1, 1],
+    )
 }
 
 /// Record dμ = scale·μ and dlog σ² = scale·½(e^{log σ²} − 1).
@@ -64,7 +108,14 @@ pub fn kl_backward(
         check_len("kl_backward", name, s, mu.len)?;
     }
     let p = params(1, mu.len, 0, scale);
-    ctx.dispatch("vae", "kl_backward", &[], &[mu, logvar, dmu, dlogvar], &p, grid_1d(mu.len, 256))
+    ctx.dispatch(
+        "vae",
+        "kl_backward",
+        &[],
+        &[mu, logvar, dmu, dlogvar],
+        &p,
+        grid_1d(mu.len, 256),
+    )
 }
 
 /// Record ε ~ N(0, 1) from (seed, state[0], index) and z = μ + e^{½ log σ²}·ε.
@@ -81,7 +132,14 @@ pub fn reparam_forward(
         check_len("reparam_forward", name, s, mu.len)?;
     }
     let p = params(1, mu.len, seed, 1.0);
-    ctx.dispatch("vae", "reparam_forward", &[], &[mu, logvar, state, eps, z], &p, grid_1d(mu.len, 256))
+    ctx.dispatch(
+        "vae",
+        "reparam_forward",
+        &[],
+        &[mu, logvar, state, eps, z],
+        &p,
+        grid_1d(mu.len, 256),
+    )
 }
 
 /// Record dlog σ² = dz · ½ e^{½ log σ²} · ε (dμ = dz needs no kernel).
@@ -96,7 +154,14 @@ pub fn reparam_backward(
         check_len("reparam_backward", name, s, dz.len)?;
     }
     let p = params(1, dz.len, 0, 1.0);
-    ctx.dispatch("vae", "reparam_backward", &[], &[dz, logvar, eps, dlogvar], &p, grid_1d(dz.len, 256))
+    ctx.dispatch(
+        "vae",
+        "reparam_backward",
+        &[],
+        &[dz, logvar, eps, dlogvar],
+        &p,
+        grid_1d(dz.len, 256),
+    )
 }
 
 /// CPU reference: per-row BCE-with-logits sums of (N, D) → (N).
@@ -139,7 +204,10 @@ pub fn kl_reference(mu: &[f64], logvar: &[f64], l: usize) -> Vec<f64> {
 pub fn kl_backward_reference(mu: &[f64], logvar: &[f64], scale: f64) -> (Vec<f64>, Vec<f64>) {
     (
         mu.iter().map(|&m| scale * m).collect(),
-        logvar.iter().map(|&lv| scale * 0.5 * (lv.exp() - 1.0)).collect(),
+        logvar
+            .iter()
+            .map(|&lv| scale * 0.5 * (lv.exp() - 1.0))
+            .collect(),
     )
 }
 

@@ -1,0 +1,184 @@
+//! The `latent` binary: each command writes files of the right size, and bad
+//! input gets a clear error and a non-zero exit code, never a panic.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn latent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_latent"))
+        .args(args)
+        .env(
+            "LATENT_ADAPTER",
+            std::env::var("LATENT_ADAPTER").unwrap_or_else(|_| "auto".into()),
+        )
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = latent(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "latent {args:?} failed:\n{text}");
+    text
+}
+
+/// The error text of a command that must fail cleanly.
+fn fails(args: &[&str]) -> String {
+    let out = latent(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "latent {args:?} should fail");
+    assert!(
+        !err.contains("panicked"),
+        "latent {args:?} panicked:\n{err}"
+    );
+    err
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    image::image_dimensions(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn train_then_use_the_model() {
+    let data = tempfile::tempdir().unwrap();
+    common::small_mnist(data.path(), 300, 40);
+    let out = tempfile::tempdir().unwrap();
+    let (d, o) = (data.path().to_str().unwrap(), out.path().join("run"));
+    let o = o.to_str().unwrap();
+    ok(&[
+        "train", "--model", "mlp", "--data", d, "--epochs", "2", "--batch", "64", "--out", o,
+        "--seed", "3",
+    ]);
+    let run = Path::new(o);
+    for f in [
+        "checkpoint.safetensors",
+        "config.json",
+        "metrics.csv",
+        "samples.png",
+        "reconstructions.png",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(lines[0], "epoch,train_loss,test_loss,images_per_s,seconds");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].starts_with("2,"));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"], "mlp");
+    assert_eq!(config["latent_dim"], 20);
+    // 8 × 8 samples of 28 px doubled, with 2 px gaps.
+    assert_eq!(png_size(&run.join("samples.png")), (466, 466));
+
+    let pic = out.path().join("s.png");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        o,
+        "--n",
+        "9",
+        "--out",
+        pic.to_str().unwrap(),
+    ]);
+    assert_eq!(png_size(&pic), (3 * 58 + 2, 3 * 58 + 2));
+    ok(&[
+        "reconstruct",
+        "--checkpoint",
+        o,
+        "--data",
+        d,
+        "--n",
+        "5",
+        "--out",
+        pic.to_str().unwrap(),
+    ]);
+    assert_eq!(png_size(&pic), (8 * 58 + 2 - 3 * 58, 2 * 58 + 2));
+    ok(&[
+        "interpolate",
+        "--checkpoint",
+        o,
+        "--data",
+        d,
+        "--from",
+        "0",
+        "--to",
+        "7",
+        "--steps",
+        "6",
+        "--out",
+        pic.to_str().unwrap(),
+    ]);
+    assert_eq!(png_size(&pic), (6 * 58 + 2, 58 + 2));
+    let csv = out.path().join("e.csv");
+    ok(&[
+        "encode",
+        "--checkpoint",
+        o,
+        "--data",
+        d,
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 41);
+    assert_eq!(rows[0].split(',').count(), 2 + 2 * 20);
+    assert!(rows[0].starts_with("index,label,mu_0,"));
+    assert!(rows[1].starts_with("0,"));
+
+    // Resume to epoch 3: metrics grow by one row, the first two unchanged.
+    ok(&[
+        "train", "--model", "mlp", "--data", d, "--epochs", "3", "--out", o, "--resume",
+    ]);
+    let again = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let again: Vec<&str> = again.lines().collect();
+    assert_eq!(again.len(), 4);
+    assert_eq!(
+        again[..3]
+            .iter()
+            .map(|l| l.split(',').take(3).collect::<Vec<_>>())
+            .collect::<Vec<_>>(),
+        lines
+            .iter()
+            .map(|l| l.split(',').take(3).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    assert!(fails(&["train", "--batch", "0", "--out", o]).contains("--batch must be at least 1"));
+    assert!(fails(&["train", "--epochs", "0", "--out", o]).contains("--epochs must be at least 1"));
+    assert!(fails(&["train", "--lr=-1", "--out", o]).contains("--lr"));
+    assert!(fails(&["train", "--model", "resnet", "--out", o]).contains("unknown model 'resnet'"));
+    assert!(fails(&["train", "--data", "/no/such/folder", "--out", o])
+        .contains("no such file or folder"));
+    assert!(
+        fails(&["sample", "--checkpoint", "/no/such/run", "--out", "x.png"]).contains("not found")
+    );
+    assert!(fails(&["train", "--resume", "--out", o]).contains("cannot resume"));
+    assert!(fails(&["--adapter", "tpu", "devices"]).contains("unknown adapter 'tpu'"));
+    assert!(fails(&["--backend", "metal", "devices"]).contains("Metal"));
+}
+
+#[test]
+fn devices_lists_the_software_adapter() {
+    let text = ok(&["devices"]);
+    assert!(
+        text.contains("llvmpipe")
+            || text.contains("(Vulkan")
+            || text.contains("Metal")
+            || text.contains("Dx12"),
+        "{text}"
+    );
+    assert!(text.contains("max storage binding"));
+}

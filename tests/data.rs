@@ -1,0 +1,120 @@
+//! The dataset readers on small files made here: IDX (gzip and plain) and image folders.
+
+mod common;
+
+use latent_engine::data::{parse_idx, Dataset, Split};
+
+#[test]
+fn shipped_mnist_loads_with_the_documented_shape() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist10k");
+    let train = Dataset::load(&dir, Split::Train).unwrap();
+    let test = Dataset::load(&dir, Split::Test).unwrap();
+    assert_eq!(
+        (train.len(), test.len(), train.shape),
+        (9000, 1000, (1, 28, 28))
+    );
+    assert!(train.images.iter().all(|&p| (0.0..=1.0).contains(&p)));
+    // Not binarised: MNIST has anti-aliased edges.
+    assert!(train.images.iter().any(|&p| p > 0.1 && p < 0.9));
+    let mut counts = [0; 10];
+    test.labels.iter().for_each(|&l| counts[l as usize] += 1);
+    assert_eq!(counts, [100, 105, 102, 100, 97, 84, 113, 101, 111, 87]);
+}
+
+#[test]
+fn idx_reader_reads_gzip_and_plain_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let images: Vec<u8> = (0..3 * 2 * 2).map(|i| (i * 20) as u8).collect();
+    common::write_idx(dir.path(), "train", &images, &[7, 1, 3], 2, 2);
+    common::write_idx(dir.path(), "t10k", &images[..4], &[9], 2, 2);
+    let ds = Dataset::load(dir.path(), Split::Train).unwrap();
+    assert_eq!(ds.shape, (1, 2, 2));
+    assert_eq!(ds.labels, vec![7, 1, 3]);
+    assert_eq!(
+        ds.image(1),
+        &[80.0 / 255.0, 100.0 / 255.0, 120.0 / 255.0, 140.0 / 255.0]
+    );
+    // The same bytes un-gzipped.
+    let plain = tempfile::tempdir().unwrap();
+    for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+        let gz = std::fs::read(dir.path().join(format!("{name}.gz"))).unwrap();
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).unwrap();
+        std::fs::write(plain.path().join(name), raw).unwrap();
+    }
+    let ds2 = Dataset::load(plain.path(), Split::Train).unwrap();
+    assert_eq!(ds2.images, ds.images);
+}
+
+#[test]
+fn idx_parser_rejects_bad_headers() {
+    assert!(parse_idx(&[0, 0, 8], "x")
+        .unwrap_err()
+        .contains("too short"));
+    assert!(parse_idx(&[1, 2, 8, 1, 0, 0, 0, 1, 5], "x")
+        .unwrap_err()
+        .contains("not an IDX"));
+    assert!(parse_idx(&[0, 0, 0x0d, 1, 0, 0, 0, 1, 5], "x")
+        .unwrap_err()
+        .contains("unsigned bytes"));
+    assert!(parse_idx(&[0, 0, 8, 2, 0, 0, 0, 2], "x")
+        .unwrap_err()
+        .contains("truncated IDX header"));
+    assert!(parse_idx(&[0, 0, 8, 1, 0, 0, 0, 5, 1, 2], "x")
+        .unwrap_err()
+        .contains("truncated"));
+    let (dims, data) = parse_idx(&[0, 0, 8, 1, 0, 0, 0, 2, 4, 5, 6], "x").unwrap();
+    assert_eq!((dims, data), (vec![2], &[4u8, 5][..]));
+}
+
+fn write_png(path: &std::path::Path, w: u32, h: u32, rgb: bool, value: u8) {
+    if rgb {
+        image::RgbImage::from_pixel(w, h, image::Rgb([value, 0, 255 - value]))
+            .save(path)
+            .unwrap();
+    } else {
+        image::GrayImage::from_pixel(w, h, image::Luma([value]))
+            .save(path)
+            .unwrap();
+    }
+}
+
+#[test]
+fn image_folder_reader_takes_labels_from_sub_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    for (class, value) in [("cats", 10u8), ("dogs", 200u8)] {
+        for split in ["train", "test"] {
+            let d = dir.path().join(split).join(class);
+            std::fs::create_dir_all(&d).unwrap();
+            for i in 0..3 {
+                write_png(&d.join(format!("{i}.png")), 8, 4, true, value);
+            }
+        }
+    }
+    let ds = Dataset::load(dir.path(), Split::Train).unwrap();
+    assert_eq!(ds.shape, (3, 4, 8));
+    assert_eq!(ds.classes, vec!["cats", "dogs"]);
+    assert_eq!(ds.labels, vec![0, 0, 0, 1, 1, 1]);
+    // Channels first: red plane, then green, then blue.
+    let img = ds.image(3);
+    assert_eq!(img[0], 200.0 / 255.0);
+    assert_eq!(img[32], 0.0);
+    assert_eq!(img[64], 55.0 / 255.0);
+}
+
+#[test]
+fn flat_image_folder_is_split_nine_to_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        write_png(
+            &dir.path().join(format!("{i:02}.png")),
+            4,
+            4,
+            false,
+            i as u8,
+        );
+    }
+    let train = Dataset::load(dir.path(), Split::Train).unwrap();
+    let test = Dataset::load(dir.path(), Split::Test).unwrap();
+    assert_eq!((train.len(), test.len(), train.shape), (18, 2, (1, 4, 4)));
+}
