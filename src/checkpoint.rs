@@ -38,6 +38,9 @@ pub struct Checkpoint {
     pub epoch: usize,
     /// Training steps completed (the GPU step counter).
     pub step: u32,
+    /// Full batches already done in epoch `epoch + 1` when a run was interrupted
+    /// mid-epoch (0 at an epoch's end), with the loss sums gathered so far.
+    pub partial: Option<(usize, Vec<f32>)>,
     /// (name, shape, values) in the model's parameter order.
     pub params: Vec<(String, Vec<usize>, Vec<f32>)>,
     /// Adam's first and second moments, in the same order.
@@ -89,6 +92,11 @@ impl Checkpoint {
             ("epoch".to_string(), self.epoch.to_string()),
             ("step".to_string(), self.step.to_string()),
         ]);
+        let mut meta = meta;
+        if let Some((batches, sums)) = &self.partial {
+            meta.insert("batches_done".into(), batches.to_string());
+            meta.insert("partial_loss".into(), serde_json::to_string(sums).unwrap());
+        }
         safetensors::serialize(views, Some(meta))
             .map_err(|e| Error::Invalid(format!("serializing the checkpoint: {e}")))
     }
@@ -179,11 +187,19 @@ impl Checkpoint {
         } else {
             None
         };
+        let partial = match (meta.get("batches_done"), meta.get("partial_loss")) {
+            (Some(b), Some(l)) => Some((
+                b.parse().map_err(|_| bad(path, "bad batches_done"))?,
+                serde_json::from_str(l).map_err(|_| bad(path, "bad partial_loss"))?,
+            )),
+            _ => None,
+        };
         Ok(Self {
             config,
             train,
             epoch,
             step,
+            partial,
             params,
             moments,
         })

@@ -98,6 +98,9 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((3, 8, 14, 13), 20, 4, 2, 1),
     ((2, 4, 7, 9), 36, 3, 2, 2),
     ((1, 4, 9, 9), 8, 3, 3, 1),
+    // Several uniform windows (weights of 32K floats) and several dy chunks.
+    ((2, 32, 14, 14), 64, 4, 2, 1),
+    ((8, 4, 14, 14), 64, 4, 2, 1),
 ];
 
 /// Run every check. `quick` skips the largest shapes.

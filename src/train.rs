@@ -14,6 +14,7 @@ use crate::graph::autodiff;
 use crate::graph::exec::{ExecOptions, Executor, ParamStore, TrainSpec};
 use crate::kernels::adam::AdamConfig;
 use crate::kernels::data::{gather_rows, state_advance};
+use crate::kernels::vae::loss_check;
 use crate::model::ModelConfig;
 use crate::rng::Rng;
 
@@ -72,6 +73,10 @@ pub struct Trainer<'a> {
     /// Epochs completed.
     pub epoch: usize,
     step: u32,
+    /// Full batches done in the current epoch (non-zero only after an interruption).
+    batches_done: usize,
+    /// `flag[0]`: the first step (1-based, counted over the whole run) whose loss was not finite.
+    nan_flag: GpuSlice,
 }
 
 fn check_settings(s: &TrainSettings) -> Result<()> {
@@ -110,6 +115,7 @@ impl<'a> Trainer<'a> {
             )));
         }
         let specs = config.param_specs();
+        let partial = resume.as_ref().and_then(|ck| ck.partial.clone());
         let (params, epoch, step) = match &resume {
             Some(ck) => {
                 if ck.config != config {
@@ -143,12 +149,23 @@ impl<'a> Trainer<'a> {
             evals: Vec::new(),
             epoch,
             step,
+            batches_done: 0,
+            nan_flag: ctx.zeros("non-finite loss flag", 1),
         };
         let b = t.settings.batch.min(t.train.len);
         t.steps.push((t.executor(b, true)?, b));
         if !t.train.len.is_multiple_of(b) {
             let tail = t.train.len % b;
             t.steps.push((t.executor(tail, true)?, tail));
+        }
+        if let Some((batches, sums)) = partial {
+            t.batches_done = batches;
+            let loss = &t.steps[0].0.loss;
+            let mut all = vec![0f32; loss.len];
+            for (j, v) in sums.iter().enumerate() {
+                all[j * crate::graph::exec::LOSS_STRIDE] = *v;
+            }
+            ctx.write(loss, &all);
         }
         let eb = t.test.len.min(1000);
         t.evals.push((t.executor(eb, false)?, eb));
@@ -196,7 +213,11 @@ impl<'a> Trainer<'a> {
             train: grads.map(|grads| TrainSpec { adam, grads, batch }),
         };
         let mut exec = Executor::new(ctx, graph, opts)?;
-        if !train {
+        if train {
+            // Before the state advances, so the flag holds this step's number.
+            let check = loss_check(ctx, &exec.loss, state, &self.nan_flag)?;
+            exec.dispatches.insert(exec.dispatches.len() - 1, check);
+        } else {
             exec.dispatches.push(state_advance(ctx, state, batch)?);
         }
         Ok(exec)
@@ -243,7 +264,9 @@ impl<'a> Trainer<'a> {
     }
 
     /// Train one epoch, calling `progress(images done)` after each submit, and
-    /// evaluate on the test set. `stop` is checked between submits.
+    /// evaluate on the test set. `stop` is checked between submits: when it is
+    /// set the epoch stops after the current submit and `Ok(None)` is returned;
+    /// [`Trainer::checkpoint`] then saves a checkpoint that resumes mid-epoch.
     pub fn train_epoch(
         &mut self,
         progress: &mut dyn FnMut(usize),
@@ -255,6 +278,8 @@ impl<'a> Trainer<'a> {
         Rng::new(self.settings.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
             .shuffle(&mut perm);
         let started = Instant::now();
+        let (b, n_full) = (self.steps[0].1, self.train.len / self.steps[0].1);
+        let resumed_at = self.batches_done;
         ctx.write(&self.train.perm, &perm);
         ctx.write(
             &GpuSlice {
@@ -262,52 +287,61 @@ impl<'a> Trainer<'a> {
                 offset: 4,
                 len: 1,
             },
-            &[0u32],
+            &[(resumed_at * b) as u32],
         );
-        for (e, _) in &self.steps {
-            e.reset_loss(ctx);
+        if resumed_at == 0 {
+            for (e, _) in &self.steps {
+                e.reset_loss(ctx);
+            }
+        } else if let Some((tail, _)) = self.steps.get(1) {
+            tail.reset_loss(ctx);
         }
-        let (full, b) = (&self.steps[0].0, self.steps[0].1);
-        let n_full = self.train.len / b;
-        let mut done = 0;
-        while done < n_full {
+        let step_before_epoch = self.step - resumed_at as u32;
+        while self.batches_done < n_full {
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let k = STEPS_PER_SUBMIT.min(n_full - done);
-            full.run_steps(ctx, k);
+            let k = STEPS_PER_SUBMIT.min(n_full - self.batches_done);
+            self.steps[0].0.run_steps(ctx, k);
             ctx.device
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| Error::Gpu(e.to_string()))?;
-            done += k;
-            progress(done * b);
+            ctx.check()?;
+            self.batches_done += k;
+            self.step += k as u32;
+            progress(self.batches_done * b);
         }
         if let Some((tail, _)) = self.steps.get(1) {
             tail.run_steps(ctx, 1);
+            self.step += 1;
         }
         let mut total = 0.0;
         for (e, _) in &self.steps {
             total += e.read_loss(ctx)?.iter().map(|&v| v as f64).sum::<f64>();
         }
         let seconds = started.elapsed().as_secs_f64();
-        let steps_this_epoch = self.steps.len() - 1 + n_full;
         progress(self.train.len);
         let train_loss = total / self.train.len as f64;
         if !train_loss.is_finite() {
+            let flag: Vec<u32> = ctx.download(&self.nan_flag)?;
+            let step = (flag[0] as usize)
+                .saturating_sub(step_before_epoch as usize)
+                .max(1);
             return Err(Error::NonFinite {
                 value: train_loss as f32,
                 epoch,
-                step: steps_this_epoch,
+                step,
             });
         }
-        self.step += steps_this_epoch as u32;
+        self.batches_done = 0;
         self.epoch = epoch;
         let test_loss = self.evaluate()?;
+        let images = self.train.len - resumed_at * b;
         Ok(Some(EpochReport {
             epoch,
             train_loss,
             test_loss,
-            images_per_s: self.train.len as f64 / seconds,
+            images_per_s: images as f64 / seconds,
             seconds,
         }))
     }
@@ -350,6 +384,10 @@ impl<'a> Trainer<'a> {
             train: self.settings.clone(),
             epoch: self.epoch,
             step: self.step,
+            partial: match self.batches_done {
+                0 => None,
+                n => Some((n, self.steps[0].0.read_loss(ctx)?)),
+            },
             params,
             moments: Some((down(&self.params.m)?, down(&self.params.v)?)),
         })

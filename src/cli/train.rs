@@ -16,9 +16,9 @@ use super::Cli;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Model preset: mlp or conv (as in BENCHMARKS.md).
-    #[arg(long, default_value = "mlp")]
-    pub model: String,
+    /// Model preset: mlp or conv (as in BENCHMARKS.md); with --resume, the checkpoint's.
+    #[arg(long)]
+    pub model: Option<String>,
     /// Data folder: IDX files (MNIST layout) or images.
     #[arg(long, default_value = "assets/mnist10k")]
     pub data: PathBuf,
@@ -46,7 +46,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
-    let arch: Arch = args.model.parse()?;
+    let arch: Arch = args.model.as_deref().unwrap_or("mlp").parse()?;
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
@@ -72,6 +72,25 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     } else {
         None
     };
+    if let Some(ck) = &resume {
+        if args.model.is_some() && ck.config.arch != arch {
+            bail!(
+                "--resume: the checkpoint in {} is a {} model, not {}; pass --model {} or another --out",
+                out.display(),
+                ck.config.arch,
+                arch,
+                ck.config.arch
+            );
+        }
+        if ck.config.input != train.shape {
+            bail!(
+                "--resume: the checkpoint expects images of {:?} but {} has {:?}",
+                ck.config.input,
+                args.data.display(),
+                train.shape
+            );
+        }
+    }
     let config = match &resume {
         Some(ck) => ck.config.clone(),
         None => ModelConfig::preset(arch, train.shape, args.latent_dim),
@@ -109,13 +128,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         resume,
     )?;
     write_config(&out, &config, &settings, &args.data)?;
-    if trainer.epoch == 0 {
-        std::fs::write(
-            out.join("metrics.csv"),
-            "epoch,train_loss,test_loss,images_per_s,seconds\n",
-        )
-        .with_context(|| format!("cannot write {}", out.join("metrics.csv").display()))?;
-    }
+    keep_metrics_until(&out, trainer.epoch)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -136,19 +149,24 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         let report = match report {
             Ok(Some(r)) => r,
             Ok(None) => {
+                trainer
+                    .checkpoint()?
+                    .save(&out.join("checkpoint.safetensors"))?;
                 eprintln!(
-                    "interrupted: the checkpoint of epoch {} in {} is kept",
-                    trainer.epoch,
+                    "interrupted in epoch {}: checkpoint written to {}; `--resume` continues exactly where this stopped",
+                    trainer.epoch + 1,
                     out.display()
                 );
                 return Ok(ExitCode::from(130));
             }
             Err(e) => return Err(e.into()),
         };
+        // Metrics first: if the run dies before the checkpoint, the resumed run
+        // redoes this epoch and rewrites its row (see `keep_metrics_until`).
+        append_metrics(&out, &report)?;
         trainer
             .checkpoint()?
             .save(&out.join("checkpoint.safetensors"))?;
-        append_metrics(&out, &report)?;
         super::images::write_run_pictures(&ctx, &trainer.checkpoint()?, &test, &out)?;
         println!(
             "epoch {:>3}: train loss {:.3}, test loss {:.3} nats/image, {:.0} images/s, {:.1} s",
@@ -190,6 +208,25 @@ fn write_config(
         &out.join("config.json"),
         serde_json::to_string_pretty(&doc)?.as_bytes(),
     )?;
+    Ok(())
+}
+
+/// Rewrite metrics.csv with its header and the rows of epochs 1..=`epoch` only.
+fn keep_metrics_until(out: &Path, epoch: usize) -> Result<()> {
+    let path = out.join("metrics.csv");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut text = String::from("epoch,train_loss,test_loss,images_per_s,seconds\n");
+    for line in old.lines().skip(1) {
+        match line.split(',').next().and_then(|e| e.parse::<usize>().ok()) {
+            Some(e) if e <= epoch => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    latent_engine::io::write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -133,6 +133,18 @@ pub struct TrainSpec {
 impl Executor {
     /// Plan `graph`, allocate its slots and make every dispatch.
     pub fn new(ctx: &Context, graph: Graph, opts: ExecOptions) -> Result<Self> {
+        // Every tensor must fit one binding: check before allocating anything.
+        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        for t in &graph.tensors {
+            if t.numel() as u64 * 4 > max_binding {
+                return Err(Error::Limit {
+                    what: format!("tensor {} {:?}", t.name, t.shape),
+                    needed: t.numel() as u64 * 4,
+                    limit: max_binding,
+                    hint: "use a smaller batch (--batch) or a smaller model",
+                });
+            }
+        }
         let plan = plan::plan(&graph);
         let slots: Vec<wgpu::Buffer> = plan
             .slot_len
@@ -140,19 +152,10 @@ impl Executor {
             .enumerate()
             .map(|(i, &len)| ctx.zeros(&format!("slot {i}"), len).buffer)
             .collect();
-        let max_binding = ctx.limits.max_storage_buffer_binding_size;
         let mut buffers: Vec<Option<GpuSlice>> = vec![None; graph.tensors.len()];
         for (i, t) in graph.tensors.iter().enumerate() {
             let root = graph.root(TensorId(i));
             let len = t.numel();
-            if len as u64 * 4 > max_binding {
-                return Err(Error::Limit {
-                    what: format!("tensor {} {:?}", t.name, t.shape),
-                    needed: len as u64 * 4,
-                    limit: max_binding,
-                    hint: "use a smaller batch (--batch) or a smaller model",
-                });
-            }
             let buffer = match &graph.tensor(root).kind {
                 TensorKind::Computed => plan.slot_of[root.0].map(|s| slots[s].clone()),
                 TensorKind::Param(name) => {
