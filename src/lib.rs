@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod context;
 pub mod data;
 pub mod error;
+pub mod explore;
 pub mod graph;
 pub mod io;
 pub mod kernels;

@@ -60,8 +60,12 @@ fn noise(i: usize) -> f64 {
 }
 
 /// GPU gradients of a model's training graph equal the CPU interpreter's,
-/// and the CPU interpreter's equal finite differences of its loss.
+/// and (if `fd`) the CPU interpreter's equal finite differences of its loss.
 fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
+    check_gradients_fd(ctx, config, batch, true)
+}
+
+fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool) {
     let specs = config.param_specs();
     let names: Vec<String> = specs.iter().map(|s| s.0.clone()).collect();
     let store = ParamStore::init(ctx, &specs, 3);
@@ -106,6 +110,9 @@ fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
         let cmp = latent_engine::kernels::compare::compare(&got, want, 1e-3, 1e-3);
         assert!(cmp.pass(), "gradient of {}: {cmp}", g.tensor(param).name);
     }
+    if !fd {
+        return;
+    }
     // Finite differences of the CPU loss for a few elements of every parameter.
     let total = |values: HashMap<TensorId, Vec<f64>>| {
         cpu::run(&forward, values, &noise).1.iter().sum::<f64>()
@@ -140,6 +147,29 @@ fn mlp_gradients_match_cpu_reference_and_finite_differences() {
 fn conv_gradients_match_cpu_reference_and_finite_differences() {
     let ctx = common::context();
     check_gradients(&ctx, tiny_conv(), 2);
+}
+
+#[test]
+fn full_size_conv_gradients_match_cpu_reference() {
+    // The real preset at batch 2: every kernel variant and window split it uses.
+    let ctx = common::context();
+    check_gradients_fd(
+        &ctx,
+        ModelConfig::preset(Arch::Conv, (1, 28, 28), None),
+        2,
+        false,
+    );
+}
+
+#[test]
+fn full_size_mlp_gradients_match_cpu_reference() {
+    let ctx = common::context();
+    check_gradients_fd(
+        &ctx,
+        ModelConfig::preset(Arch::Mlp, (1, 28, 28), None),
+        3,
+        false,
+    );
 }
 
 /// A training executor for the tiny mlp on fixed data.

@@ -2,6 +2,7 @@
 
 mod bench;
 mod devices;
+mod explore;
 mod images;
 mod inference;
 mod selftest;
@@ -49,6 +50,8 @@ pub enum Command {
     Interpolate(inference::InterpolateArgs),
     /// Write the latent means and log-variances of a split as CSV.
     Encode(inference::EncodeArgs),
+    /// Pictures of the latent space (scatter, manifold, traversals, …) and an index.html.
+    Explore(explore::Args),
     /// List every adapter wgpu sees, marking the one `--adapter auto` picks.
     Devices,
     /// Check every kernel against its CPU reference on this adapter.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
         Command::Reconstruct(a) => inference::reconstruct(&cli, a),
         Command::Interpolate(a) => inference::interpolate(&cli, a),
         Command::Encode(a) => inference::encode(&cli, a),
+        Command::Explore(a) => explore::run(&cli, a),
         Command::Train(args) => train::run(&cli, args),
         Command::Selftest(args) => selftest::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args, started),

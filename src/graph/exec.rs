@@ -134,7 +134,7 @@ impl Executor {
     /// Plan `graph`, allocate its slots and make every dispatch.
     pub fn new(ctx: &Context, graph: Graph, opts: ExecOptions) -> Result<Self> {
         // Every tensor must fit one binding: check before allocating anything.
-        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        let max_binding = ctx.limits.max_storage_buffer_binding_size;
         for t in &graph.tensors {
             if t.numel() as u64 * 4 > max_binding {
                 return Err(Error::Limit {
