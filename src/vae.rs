@@ -133,6 +133,112 @@ impl<'a> Vae<'a> {
     }
 }
 
+impl Vae<'_> {
+    /// Run `build` on an input that lives in the host's `input` buffer
+    /// (`n × width` f32 from offset 0, STORAGE usage) and copy the result into
+    /// the host's `out` buffer (COPY_DST usage) on the GPU: no CPU round trip.
+    fn run_on_buffers(
+        &self,
+        input: &wgpu::Buffer,
+        width: usize,
+        n: usize,
+        out: &wgpu::Buffer,
+        out_width: usize,
+        build: impl Fn(&mut Graph, crate::graph::TensorId) -> Result<crate::graph::TensorId>,
+    ) -> Result<()> {
+        let need_in = (n * width * 4) as u64;
+        let need_out = (n * out_width * 4) as u64;
+        if !input.usage().contains(wgpu::BufferUsages::STORAGE) || input.size() < need_in {
+            return Err(Error::Invalid(format!(
+                "the input buffer needs STORAGE usage and {need_in} bytes (it has {:?}, {} bytes)",
+                input.usage(),
+                input.size()
+            )));
+        }
+        if !out.usage().contains(wgpu::BufferUsages::COPY_DST) || out.size() < need_out {
+            return Err(Error::Invalid(format!(
+                "the output buffer needs COPY_DST usage and {need_out} bytes (it has {:?}, {} bytes)",
+                out.usage(),
+                out.size()
+            )));
+        }
+        let mut g = Graph::new();
+        let x = g.input("host input", &[n, width]);
+        let result = build(&mut g, x)?;
+        g.mark_output(result);
+        let host = GpuSlice {
+            buffer: input.clone(),
+            offset: 0,
+            len: n * width,
+        };
+        let opts = ExecOptions {
+            params: &self.params,
+            state: &self.state,
+            inputs: [(x, host)].into_iter().collect(),
+            prologue: vec![],
+            train: None,
+        };
+        let exec = Executor::new(self.ctx, g, opts)?;
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("vae on host buffers"),
+            });
+        self.ctx.record(&mut encoder, "vae", &exec.dispatches);
+        let r = exec.buf(result);
+        encoder.copy_buffer_to_buffer(&r.buffer, r.offset, out, 0, need_out);
+        self.ctx.submit(encoder);
+        self.ctx.check()
+    }
+
+    /// Decode `n` latent codes from the host's `z` buffer ((n, L) f32, STORAGE
+    /// usage) into pixel probabilities in the host's `out` buffer ((n, D) f32,
+    /// COPY_DST usage). Everything stays on the GPU; the work is submitted to
+    /// the queue and ordered before anything the host submits after it.
+    pub fn decode_buffers(&self, z: &wgpu::Buffer, out: &wgpu::Buffer, n: usize) -> Result<()> {
+        self.run_on_buffers(z, self.config.latent, n, out, self.config.dim(), |g, z| {
+            let logits = self.config.decoder(g, z)?;
+            Ok(g.sigmoid(logits))
+        })
+    }
+
+    /// Encode `n` images from the host's `images` buffer ((n, D) f32 in [0, 1],
+    /// STORAGE usage) into their latent means in the host's `mu` buffer ((n, L)
+    /// f32, COPY_DST usage), on the GPU.
+    pub fn encode_buffers(&self, images: &wgpu::Buffer, mu: &wgpu::Buffer, n: usize) -> Result<()> {
+        self.run_on_buffers(
+            images,
+            self.config.dim(),
+            n,
+            mu,
+            self.config.latent,
+            |g, x| Ok(self.config.encoder(g, x)?.0),
+        )
+    }
+
+    /// Decode `n` samples of the prior, drawn on the GPU with `seed`, into the
+    /// host's `out` buffer ((n, D) f32, COPY_DST usage). No data crosses to the CPU.
+    pub fn sample_buffers(&self, out: &wgpu::Buffer, n: usize, seed: u32) -> Result<()> {
+        let l = self.config.latent;
+        let zeros = self.ctx.zeros("zeros", n * l);
+        let (eps, z) = (self.ctx.zeros("eps", n * l), self.ctx.zeros("z", n * l));
+        let draw = crate::kernels::vae::reparam_forward(
+            self.ctx,
+            &zeros,
+            &zeros,
+            &self.state,
+            &eps,
+            &z,
+            seed,
+        )?;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        self.ctx.record(&mut encoder, "sample", &[draw]);
+        self.ctx.submit(encoder);
+        self.decode_buffers(&z.buffer, out, n)
+    }
+}
+
 /// `n` standard normal values from `seed` (Box–Muller on the CPU).
 pub fn normal_vec(n: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);

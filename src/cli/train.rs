@@ -37,7 +37,7 @@ pub struct Args {
     /// Seed of initialisation, shuffling and noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output folder (default: runs/<model>).
+    /// Output folder (default: `runs/<model>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue from the checkpoint in the output folder.

@@ -1,6 +1,6 @@
 //! Reverse-mode autodiff: appends the backward nodes of a graph's loss terms.
 //!
-//! Every op's gradient rule is one arm of [`backward_of`]'s exhaustive match,
+//! Every op's gradient rule is one arm of `backward_of`'s exhaustive match,
 //! so a new op without one does not compile. Where a tensor feeds several ops
 //! its gradient contributions are summed with `Add` nodes. Gradients flow to
 //! the root of a reshape (same memory, same element order).

@@ -81,6 +81,29 @@ impl ParamStore {
         }
     }
 
+    /// Parameters for every `Param` tensor of `graph`, initialised as PyTorch
+    /// does: U(−1/√fan_in, 1/√fan_in), where a weight's fan_in is the product of
+    /// its dimensions after the first, and a bias `x.bias` uses the fan_in of `x.weight`.
+    pub fn init_for_graph(ctx: &Context, graph: &Graph, seed: u64) -> Self {
+        let params = graph.params();
+        let fan_in = |shape: &[usize]| shape[1..].iter().product::<usize>().max(1);
+        let specs: Vec<(String, Vec<usize>, usize)> = params
+            .iter()
+            .map(|(_, name, shape)| {
+                let weight = name.strip_suffix(".bias").map(|p| format!("{p}.weight"));
+                let from_weight = weight
+                    .and_then(|w| params.iter().find(|(_, n, _)| *n == w))
+                    .map(|(_, _, s)| fan_in(s));
+                (
+                    name.clone(),
+                    shape.clone(),
+                    from_weight.unwrap_or_else(|| fan_in(shape)),
+                )
+            })
+            .collect();
+        Self::init(ctx, &specs, seed)
+    }
+
     /// Index of parameter `name`.
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)

@@ -73,7 +73,7 @@ pub enum Op {
         /// Fused ReLU.
         relu: bool,
     },
-    /// inputs [x] → y = f(x).
+    /// inputs `[x]` → y = f(x).
     Activation(Activation),
     /// inputs [a, b] → a + b.
     Add,

@@ -4,7 +4,7 @@
 //! S stride, P padding, Ho×Wo output.
 //! x (N, C, H, W), w (D, C, K, K) as PyTorch's Conv2d stores it, b (D), y (N, D, Ho, Wo).
 //!
-//! Worked by hand: x = [1 2; 3 4] (1×1×2×2), w = [1] (K 1), b = 0.5, S 1, P 0
+//! Worked by hand: x = `[1 2; 3 4]` (1×1×2×2), w = `[1]` (K 1), b = 0.5, S 1, P 0
 //! gives y = [1.5 2.5; 3.5 4.5]; with dy = ones, dx = ones, dw = 1+2+3+4 = 10, db = 4.
 
 use bytemuck::{Pod, Zeroable};
@@ -483,8 +483,8 @@ pub fn reference(s: ConvShape, x: &[f64], w: &[f64], b: Option<&[f64]>, relu: bo
     y
 }
 
-/// CPU reference backward. ∂y[n,d,oh,ow]/∂x[n,c,iy,ix] = w[d,c,kh,kw] for each
-/// tap that reads (iy, ix); ∂y/∂w[d,c,kh,kw] = x at that tap; ∂y/∂b[d] = 1.
+/// CPU reference backward. `∂y[n,d,oh,ow]/∂x[n,c,iy,ix] = w[d,c,kh,kw]` for each
+/// tap that reads (iy, ix); `∂y/∂w[d,c,kh,kw]` = x at that tap; `∂y/∂b[d] = 1`.
 /// x (N, C, H, W), w (D, C, K, K), dy (N, D, Ho, Wo) → (dx, dw, db).
 pub fn backward_reference(
     s: ConvShape,

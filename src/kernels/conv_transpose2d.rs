@@ -207,8 +207,8 @@ pub fn reference(
     y
 }
 
-/// CPU reference backward: ∂y[n,d,oy,ox]/∂x[n,c,ih,iw] = w[c,d,kh,kw] for the
-/// tap that stamps (oy, ox); ∂y/∂w = x; ∂y/∂b[d] = 1. Returns (dx, dw, db).
+/// CPU reference backward: `∂y[n,d,oy,ox]/∂x[n,c,ih,iw] = w[c,d,kh,kw]` for the
+/// tap that stamps (oy, ox); ∂y/∂w = x; `∂y/∂b[d] = 1`. Returns (dx, dw, db).
 pub fn backward_reference(
     s: ConvTransposeShape,
     x: &[f64],

@@ -1,6 +1,6 @@
 //! Batches gathered on the GPU and the per-step state — `shaders/data.wgsl`.
 //!
-//! state (2 × u32): [0] training steps taken, [1] next position in the epoch's
+//! state (2 × u32): `[0]` training steps taken, `[1]` next position in the epoch's
 //! permutation.
 
 use bytemuck::{Pod, Zeroable};

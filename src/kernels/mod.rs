@@ -73,8 +73,10 @@ pub fn windows_fit(
     rows_per: usize,
 ) -> bool {
     let last_start = src.offset + ((rows - 1) / rows_per * rows_per * row_len * 4) as u64;
-    src.offset
-        .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
+    src.buffer.usage().contains(wgpu::BufferUsages::UNIFORM)
+        && src
+            .offset
+            .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
         && last_start + WINDOW_BYTES <= src.buffer.size()
 }
 

@@ -118,7 +118,7 @@ pub fn kl_backward(
     )
 }
 
-/// Record ε ~ N(0, 1) from (seed, state[0], index) and z = μ + e^{½ log σ²}·ε.
+/// Record ε ~ N(0, 1) from (seed, `state[0]`, index) and z = μ + e^{½ log σ²}·ε.
 pub fn reparam_forward(
     ctx: &Context,
     mu: &GpuSlice,
