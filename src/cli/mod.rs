@@ -5,6 +5,7 @@ mod devices;
 mod explore;
 mod images;
 mod inference;
+mod plan;
 mod selftest;
 mod train;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Explore(explore::Args),
     /// List every adapter wgpu sees, marking the one `--adapter auto` picks.
     Devices,
+    /// Show how a training step is planned: ops, dispatches, submits, readbacks, memory.
+    Plan(plan::Args),
     /// Check every kernel against its CPU reference on this adapter.
     Selftest(selftest::Args),
     /// Measure speed: kernel GFLOP/s (--kernels) or the training figures.
@@ -77,6 +80,7 @@ impl Cli {
 pub fn run(cli: Cli, started: Instant) -> Result<ExitCode> {
     match &cli.command {
         Command::Devices => devices::run(&cli),
+        Command::Plan(a) => plan::run(&cli, a),
         Command::Sample(a) => inference::sample(&cli, a),
         Command::Reconstruct(a) => inference::reconstruct(&cli, a),
         Command::Interpolate(a) => inference::interpolate(&cli, a),
