@@ -12,14 +12,25 @@ use latent_engine::train::Trainer;
 use latent_engine::{Context, ContextOptions};
 
 fn training(c: &mut Criterion) {
-    let ctx = Context::new(ContextOptions::from_env().unwrap()).expect("benchmarks need a GPU adapter (or the software one)");
+    let ctx = Context::new(ContextOptions::from_env().unwrap())
+        .expect("benchmarks need a GPU adapter (or the software one)");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist10k");
-    let (train, test) = (Dataset::load(&data, Split::Train).unwrap(), Dataset::load(&data, Split::Test).unwrap());
+    let (train, test) = (
+        Dataset::load(&data, Split::Train).unwrap(),
+        Dataset::load(&data, Split::Test).unwrap(),
+    );
     let mut g = c.benchmark_group(format!("training step on {}", ctx.info.name));
-    g.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
     for arch in [Arch::Mlp, Arch::Conv] {
         let config = ModelConfig::preset(arch, train.shape, None);
-        let settings = TrainSettings { batch: 128, lr: 1e-3, seed: 0, epochs: 1 };
+        let settings = TrainSettings {
+            batch: 128,
+            lr: 1e-3,
+            seed: 0,
+            epochs: 1,
+        };
         let mut trainer = Trainer::new(&ctx, config, settings, &train, &test, None).unwrap();
         g.throughput(Throughput::Elements(128));
         g.bench_function(format!("{arch} batch 128"), |bench| {

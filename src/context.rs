@@ -328,6 +328,15 @@ impl Context {
 
     /// Wrap a device and queue the host program already owns. `info` comes from
     /// the host's `adapter.get_info()`; it chooses kernel variants.
+    ///
+    /// ```no_run
+    /// # async fn host() -> Result<(), Box<dyn std::error::Error>> {
+    /// let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    /// let adapter = instance.request_adapter(&Default::default()).await?;
+    /// let (device, queue) = adapter.request_device(&Default::default()).await?;
+    /// let ctx = latent_engine::Context::from_device(device, queue, adapter.get_info());
+    /// # Ok(()) }
+    /// ```
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let errors: Arc<Mutex<Vec<String>>> = Arc::default();
         let sink = errors.clone();

@@ -55,6 +55,23 @@ impl GpuData {
 }
 
 /// A training run in progress.
+///
+/// ```no_run
+/// use std::sync::atomic::AtomicBool;
+/// use latent_engine::{checkpoint::TrainSettings, data::{Dataset, Split}, model::{Arch, ModelConfig}};
+/// use latent_engine::{train::Trainer, Context, ContextOptions};
+///
+/// let ctx = Context::new(ContextOptions::default())?;
+/// let train = Dataset::load("assets/mnist10k".as_ref(), Split::Train)?;
+/// let test = Dataset::load("assets/mnist10k".as_ref(), Split::Test)?;
+/// let config = ModelConfig::preset(Arch::Mlp, train.shape, None);
+/// let settings = TrainSettings { batch: 128, lr: 1e-3, seed: 0, epochs: 10 };
+/// let mut trainer = Trainer::new(&ctx, config, settings, &train, &test, None)?;
+/// let report = trainer.train_epoch(&mut |_| {}, &AtomicBool::new(false))?.unwrap();
+/// println!("test loss {:.2}", report.test_loss);
+/// trainer.checkpoint()?.save("checkpoint.safetensors".as_ref())?;
+/// # Ok::<(), latent_engine::Error>(())
+/// ```
 pub struct Trainer<'a> {
     ctx: &'a Context,
     /// The model.
@@ -154,10 +171,6 @@ impl<'a> Trainer<'a> {
         };
         let b = t.settings.batch.min(t.train.len);
         t.steps.push((t.executor(b, true)?, b));
-        if !t.train.len.is_multiple_of(b) {
-            let tail = t.train.len % b;
-            t.steps.push((t.executor(tail, true)?, tail));
-        }
         if let Some((batches, sums)) = partial {
             t.batches_done = batches;
             let loss = &t.steps[0].0.loss;
@@ -167,12 +180,8 @@ impl<'a> Trainer<'a> {
             }
             ctx.write(loss, &all);
         }
-        let eb = t.test.len.min(1000);
-        t.evals.push((t.executor(eb, false)?, eb));
-        if !t.test.len.is_multiple_of(eb) {
-            let tail = t.test.len % eb;
-            t.evals.push((t.executor(tail, false)?, tail));
-        }
+        // The partial-batch and evaluation executors are built when first
+        // needed, so start-up pays only for the first training step.
         Ok(t)
     }
 
@@ -311,6 +320,11 @@ impl<'a> Trainer<'a> {
             self.step += k as u32;
             progress(self.batches_done * b);
         }
+        if self.steps.len() == 1 && !self.train.len.is_multiple_of(b) {
+            let tail = self.train.len % b;
+            let exec = self.executor(tail, true)?;
+            self.steps.push((exec, tail));
+        }
         if let Some((tail, _)) = self.steps.get(1) {
             tail.run_steps(ctx, 1);
             self.step += 1;
@@ -347,8 +361,18 @@ impl<'a> Trainer<'a> {
     }
 
     /// Mean −ELBO per test image (one ε draw per image, seeded by the epoch).
-    pub fn evaluate(&self) -> Result<f64> {
+    pub fn evaluate(&mut self) -> Result<f64> {
         let ctx = self.ctx;
+        if self.evals.is_empty() {
+            let eb = self.test.len.min(1000);
+            let exec = self.executor(eb, false)?;
+            self.evals.push((exec, eb));
+            if !self.test.len.is_multiple_of(eb) {
+                let tail = self.test.len % eb;
+                let exec = self.executor(tail, false)?;
+                self.evals.push((exec, tail));
+            }
+        }
         ctx.write(&self.eval_state, &[self.epoch as u32, 0u32]);
         let mut total = 0.0;
         for (e, batch) in &self.evals {

@@ -174,9 +174,25 @@ fn bad_arguments_get_clear_errors() {
 fn plan_reports_one_submit_and_no_readback_per_step() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("plan.json");
-    ok(&["plan", "--model", "mlp", "--batch", "64", "--json", json.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["ops", "dispatches_per_step", "submits_per_step", "readbacks_per_step", "planned_bytes", "naive_bytes"] {
+    ok(&[
+        "plan",
+        "--model",
+        "mlp",
+        "--batch",
+        "64",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "ops",
+        "dispatches_per_step",
+        "submits_per_step",
+        "readbacks_per_step",
+        "planned_bytes",
+        "naive_bytes",
+    ] {
         assert!(v[key].as_u64().is_some(), "{key} missing in {v}");
     }
     assert_eq!(v["submits_per_step"], 1);

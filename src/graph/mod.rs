@@ -3,6 +3,26 @@
 //! Only the last pass touches wgpu.
 //!
 //! Shapes are checked when an op is added; errors name the op and the shapes.
+//!
+//! ```
+//! use latent_engine::graph::{autodiff, plan, Graph};
+//!
+//! let mut g = Graph::new();
+//! let x = g.input("x", &[8, 4]);
+//! let w = g.param("fc.weight", &[2, 4]);
+//! let b = g.param("fc.bias", &[2]);
+//! let logits = g.dense(x, w, Some(b), false)?;
+//! let target = g.input("target", &[8, 2]);
+//! g.bce_loss(logits, target)?;
+//! let grads = autodiff::backward(&mut g)?; // appends the backward nodes
+//! assert_eq!(grads.len(), 2);
+//! let p = plan::plan(&g); // buffers shared by tensors never live together
+//! assert!(plan::conflicts(&p).is_empty());
+//! // A shape error names the op and the shapes.
+//! let bad = g.dense(x, b, None, false).unwrap_err().to_string();
+//! assert!(bad.starts_with("dense:"));
+//! # Ok::<(), latent_engine::Error>(())
+//! ```
 
 pub mod autodiff;
 pub mod cpu;

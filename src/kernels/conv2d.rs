@@ -296,6 +296,13 @@ pub fn backward_input_with(
             if super::windows_fit(ctx, &wp, row, s.c, cc) {
                 let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
                 let invocations = s.n * s.h * s.stride * groups_per_row;
+                // Layers with very few output channels (a decoder's last) take
+                // the 4-channel kernel: the 16-channel one would mostly idle.
+                let (entry, block) = if s.c <= 4 {
+                    ("conv2d_backward_input_window4", 4)
+                } else {
+                    ("conv2d_backward_input_window", WINDOW_CHANNELS)
+                };
                 for c0 in (0..s.c).step_by(cc) {
                     let chs = cc.min(s.c - c0);
                     let p = WindowParams {
@@ -307,13 +314,13 @@ pub fn backward_input_with(
                     };
                     let groups = [
                         invocations.div_ceil(16) as u32,
-                        chs.div_ceil(WINDOW_CHANNELS) as u32,
+                        chs.div_ceil(block) as u32,
                         1,
                     ];
                     out.push(super::window_dispatch(
                         ctx,
                         "conv2d",
-                        "conv2d_backward_input_window",
+                        entry,
                         dy,
                         &wp,
                         (c0 * row * 4) as u64,
