@@ -313,7 +313,8 @@ impl BufferPool {
 
     /// Give a buffer back for reuse.
     pub fn release(&mut self, slice: GpuSlice) {
-        let bytes = slice.buffer.size();
+        // Keyed by the size asked for, as `acquire` does (the buffer itself is padded).
+        let bytes = (slice.len as u64 * 4).max(4);
         self.live_bytes = self.live_bytes.saturating_sub(bytes);
         self.free.entry(bytes).or_default().push(slice.buffer);
     }
