@@ -34,6 +34,12 @@ pub struct Args {
     /// Latent size (default: 20 for mlp, 16 for conv).
     #[arg(long)]
     pub latent_dim: Option<usize>,
+    /// Width of the hidden dense layers (default: 400 for mlp, 256 for conv).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Channels of the conv model's two convolutions, as C1,C2 (default: 32,64).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
     /// Seed of initialisation, shuffling and noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -93,7 +99,21 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     }
     let config = match &resume {
         Some(ck) => ck.config.clone(),
-        None => ModelConfig::preset(arch, train.shape, args.latent_dim),
+        None => {
+            let mut c = ModelConfig::preset(arch, train.shape, args.latent_dim);
+            if let Some(h) = args.hidden {
+                c.hidden = h;
+            }
+            if let Some(ch) = &args.channels {
+                let [c1, c2] = ch[..] else { bail!("--channels takes two numbers, as 32,64") };
+                if arch != Arch::Conv {
+                    bail!("--channels applies to the conv model only");
+                }
+                c.channels = (c1, c2);
+            }
+            c.validate()?;
+            c
+        }
     };
     let settings = match &resume {
         Some(ck) => TrainSettings {
