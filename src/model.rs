@@ -93,9 +93,13 @@ impl ModelConfig {
                 "model sizes must be positive: {self:?}"
             )));
         }
-        if self.arch == Arch::Conv
-            && (h % 4 != 0 || w % 4 != 0 || self.channels.0 == 0 || self.channels.1 == 0)
-        {
+        if self.arch == Arch::Conv && (self.channels.0 == 0 || self.channels.1 == 0) {
+            return Err(Error::Invalid(format!(
+                "the conv model's channels must be positive, got {:?}",
+                self.channels
+            )));
+        }
+        if self.arch == Arch::Conv && (!h.is_multiple_of(4) || !w.is_multiple_of(4)) {
             return Err(Error::Invalid(format!(
                 "the conv model needs images whose height and width are multiples of 4 (got {h}×{w}); use --model mlp"
             )));
