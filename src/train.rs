@@ -125,6 +125,18 @@ impl<'a> Trainer<'a> {
     ) -> Result<Self> {
         config.validate()?;
         check_settings(&settings)?;
+        let max_binding = ctx.limits.max_storage_buffer_binding_size;
+        for (name, ds) in [("training", train), ("test", test)] {
+            let bytes = (ds.images.len() * 4) as u64;
+            if bytes > max_binding {
+                return Err(Error::Limit {
+                    what: format!("the {name} set ({} images of {:?})", ds.len(), ds.shape),
+                    needed: bytes,
+                    limit: max_binding,
+                    hint: "the dataset must fit one GPU binding on this adapter: use fewer or smaller images, or a GPU with a larger max storage binding (see `latent devices`)",
+                });
+            }
+        }
         if train.shape != config.input || test.shape != config.input {
             return Err(Error::Invalid(format!(
                 "the data's images are {:?} (train) / {:?} (test) but the model expects {:?}",
