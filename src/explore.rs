@@ -43,9 +43,12 @@ pub const PICTURES: &[(&str, &str)] = &[
     ("neighbours.png", "For a few test images (left column), their nearest training images in latent space: neighbours look alike."),
 ];
 
-/// Two leading principal directions of `points` (N, L), as unit vectors, with
-/// the mean and the standard deviation along each.
-pub fn pca2(points: &[f32], l: usize) -> (Vec<f64>, [Vec<f64>; 2], [f64; 2]) {
+/// The mean of a point cloud, its two leading principal directions (unit
+/// vectors) and the standard deviation along each.
+pub type Pca2 = (Vec<f64>, [Vec<f64>; 2], [f64; 2]);
+
+/// Two leading principal directions of `points` (N, L): see [`Pca2`].
+pub fn pca2(points: &[f32], l: usize) -> Pca2 {
     let n = points.len() / l;
     let mut mean = vec![0.0; l];
     for p in points.chunks(l) {
@@ -93,7 +96,7 @@ pub fn pca2(points: &[f32], l: usize) -> (Vec<f64>, [Vec<f64>; 2], [f64; 2]) {
 }
 
 /// Coordinates of each point on the plot plane: the latent itself when L = 2.
-fn plane(mu: &[f32], l: usize) -> (Vec<(f64, f64)>, Option<(Vec<f64>, [Vec<f64>; 2], [f64; 2])>) {
+fn plane(mu: &[f32], l: usize) -> (Vec<(f64, f64)>, Option<Pca2>) {
     if l == 2 {
         return (
             mu.chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect(),

@@ -8,10 +8,19 @@ use latent_engine::buffers::BufferPool;
 fn uploads_and_downloads_round_trip_typed_data() {
     let ctx = common::context();
     let floats = [1.5f32, -2.0, 3.25];
-    assert_eq!(ctx.download::<f32>(&ctx.upload("f", &floats)).unwrap(), floats);
+    assert_eq!(
+        ctx.download::<f32>(&ctx.upload("f", &floats)).unwrap(),
+        floats
+    );
     let words = [7u32, 0, u32::MAX];
-    assert_eq!(ctx.download::<u32>(&ctx.upload("u", &words)).unwrap(), words);
-    assert_eq!(ctx.download::<f32>(&ctx.zeros("z", 5)).unwrap(), vec![0.0; 5]);
+    assert_eq!(
+        ctx.download::<u32>(&ctx.upload("u", &words)).unwrap(),
+        words
+    );
+    assert_eq!(
+        ctx.download::<f32>(&ctx.zeros("z", 5)).unwrap(),
+        vec![0.0; 5]
+    );
     let s = ctx.zeros("w", 3);
     ctx.write(&s, &[4.0f32, 5.0, 6.0]);
     assert_eq!(ctx.download::<f32>(&s).unwrap(), [4.0, 5.0, 6.0]);

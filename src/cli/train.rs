@@ -105,7 +105,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
                 c.hidden = h;
             }
             if let Some(ch) = &args.channels {
-                let [c1, c2] = ch[..] else { bail!("--channels takes two numbers, as 32,64") };
+                let [c1, c2] = ch[..] else {
+                    bail!("--channels takes two numbers, as 32,64")
+                };
                 if arch != Arch::Conv {
                     bail!("--channels applies to the conv model only");
                 }
