@@ -315,3 +315,57 @@ fn load_image_folder(root: &Path, split: Split) -> Result<Dataset> {
         classes,
     })
 }
+
+impl Dataset {
+    /// The same images resized (bilinear) and converted (RGB ↔ gray) to `shape`
+    /// (C, H, W), for a model trained on images of another size.
+    pub fn resized(&self, shape: (usize, usize, usize)) -> Result<Dataset> {
+        if shape == self.shape {
+            return Ok(self.clone());
+        }
+        let (c, h, w) = shape;
+        if !(c == 1 || c == 3) || h == 0 || w == 0 {
+            return Err(Error::Invalid(format!(
+                "cannot convert images to {shape:?}: 1 or 3 channels and a positive size"
+            )));
+        }
+        let (sc, sh, sw) = self.shape;
+        if !(sc == 1 || sc == 3) {
+            return Err(Error::Invalid(format!(
+                "cannot convert images with {sc} channels"
+            )));
+        }
+        let mut images = Vec::with_capacity(self.len() * c * h * w);
+        for i in 0..self.len() {
+            let px = self.image(i);
+            let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            let rgb = image::RgbImage::from_fn(sw as u32, sh as u32, |x, y| {
+                let at = |ch: usize| byte(px[(ch * sh + y as usize) * sw + x as usize]);
+                if sc == 3 {
+                    image::Rgb([at(0), at(1), at(2)])
+                } else {
+                    image::Rgb([at(0); 3])
+                }
+            });
+            let img = image::DynamicImage::ImageRgb8(rgb).resize_exact(
+                w as u32,
+                h as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            if c == 1 {
+                images.extend(img.to_luma8().pixels().map(|p| p.0[0] as f32 / 255.0));
+            } else {
+                let rgb = img.to_rgb8();
+                for ch in 0..3 {
+                    images.extend(rgb.pixels().map(|p| p.0[ch] as f32 / 255.0));
+                }
+            }
+        }
+        Ok(Dataset {
+            images,
+            labels: self.labels.clone(),
+            shape,
+            classes: self.classes.clone(),
+        })
+    }
+}

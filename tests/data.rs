@@ -118,3 +118,40 @@ fn flat_image_folder_is_split_nine_to_one() {
     let test = Dataset::load(dir.path(), Split::Test).unwrap();
     assert_eq!((train.len(), test.len(), train.shape), (18, 2, (1, 4, 4)));
 }
+
+#[test]
+fn images_are_resized_and_converted_to_a_model_shape() {
+    // A 4×6 RGB image: red left half, blue right half.
+    let mut images = Vec::new();
+    for ch in 0..3 {
+        for _y in 0..4 {
+            for x in 0..6 {
+                let red = x < 3;
+                images.push(match (ch, red) {
+                    (0, true) | (2, false) => 1.0,
+                    _ => 0.0,
+                });
+            }
+        }
+    }
+    let ds = Dataset {
+        images,
+        labels: vec![3],
+        shape: (3, 4, 6),
+        classes: vec!["a".into()],
+    };
+    let gray = ds.resized((1, 8, 12)).unwrap();
+    assert_eq!(gray.shape, (1, 8, 12));
+    assert_eq!(gray.images.len(), 96);
+    assert_eq!(gray.labels, vec![3]);
+    // Luma (Rec. 709) of pure red (0.2126) on the left, of pure blue (0.0722) on the right.
+    assert!((gray.images[0] - 0.2126).abs() < 0.02, "{}", gray.images[0]);
+    assert!(
+        (gray.images[11] - 0.0722).abs() < 0.02,
+        "{}",
+        gray.images[11]
+    );
+    let back = gray.resized((3, 4, 6)).unwrap();
+    assert_eq!(back.shape, (3, 4, 6));
+    assert!(ds.resized((2, 4, 4)).is_err());
+}

@@ -127,7 +127,9 @@ fn explore_writes_every_picture_and_a_page_that_loads_them() {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()));
     };
-    let mut dump = Command::new(chromium);
+    // `timeout` keeps a stuck browser from hanging the suite.
+    let mut dump = Command::new("timeout");
+    dump.args(["120", chromium]);
     base(&mut dump);
     let dom = dump
         .arg("--dump-dom")
@@ -143,7 +145,8 @@ fn explore_writes_every_picture_and_a_page_that_loads_them() {
             .unwrap_or("no status")
     );
     let shot = out.path().join("screenshot.png");
-    let mut snap = Command::new(chromium);
+    let mut snap = Command::new("timeout");
+    snap.args(["120", chromium]);
     base(&mut snap);
     let status = snap
         .arg("--window-size=1000,5200")

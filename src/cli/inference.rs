@@ -100,16 +100,18 @@ pub fn data_folder(flag: &Option<PathBuf>, checkpoint: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("assets/mnist10k"))
 }
 
-/// Load data of the shape the model expects.
+/// Load data and bring it to the shape the model expects (resized and
+/// converted between RGB and gray when it differs, with a note).
 pub fn load_matching(path: &Path, split: Split, ck: &Checkpoint) -> Result<Dataset> {
     let ds = Dataset::load(path, split)?;
     if ds.shape != ck.config.input {
-        bail!(
-            "{}: images are {:?} but the model expects {:?}",
+        eprintln!(
+            "note: {}: images are {:?}; resizing them to the model's {:?}",
             path.display(),
             ds.shape,
             ck.config.input
         );
+        return Ok(ds.resized(ck.config.input)?);
     }
     Ok(ds)
 }
