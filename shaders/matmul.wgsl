@@ -256,9 +256,11 @@ struct WindowParams {
     nc: u32,
     has_bias: u32,
     relu: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    // K split in chunks (large K): this dispatch covers k0 .. k0 + k of
+    // k_total, and adds to C unless it is the first chunk.
+    k0: u32,
+    k_total: u32,
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> wa: array<f32>;
@@ -276,6 +278,9 @@ fn store_window(row: u32, j0: u32, acc: array<vec4<f32>, 4>) {
         if col < wp.nc {
             var v = acc[j / 4u][j % 4u];
             let n = wp.n0 + col;
+            if wp.accumulate == 1u {
+                v += wc[row * wp.n + n];
+            }
             if wp.has_bias == 1u {
                 v += wbias[n];
             }
@@ -335,10 +340,13 @@ fn matmul_window(@builtin(global_invocation_id) gid: vec3<u32>) {
     var acc3_2 = vec4<f32>(0.0);
     var acc3_3 = vec4<f32>(0.0);
     for (var kk = 0u; kk < k4; kk++) {
-        let k0 = kk * 4u * wp.a_ks;
-        let k1 = k0 + wp.a_ks;
-        let k2 = k1 + wp.a_ks;
-        let k3 = k2 + wp.a_ks;
+        // Clamped: a last chunk may run past K (its window holds zeros there).
+        let kb = wp.k0 + kk * 4u;
+        let kl = wp.k_total - 1u;
+        let k0 = min(kb, kl) * wp.a_ks;
+        let k1 = min(kb + 1u, kl) * wp.a_ks;
+        let k2 = min(kb + 2u, kl) * wp.a_ks;
+        let k3 = min(kb + 3u, kl) * wp.a_ks;
         let a0 = vec4<f32>(wa[a_row0 + k0], wa[a_row0 + k1], wa[a_row0 + k2], wa[a_row0 + k3]);
         let a1 = vec4<f32>(wa[a_row1 + k0], wa[a_row1 + k1], wa[a_row1 + k2], wa[a_row1 + k3]);
         let a2 = vec4<f32>(wa[a_row2 + k0], wa[a_row2 + k1], wa[a_row2 + k2], wa[a_row2 + k3]);
@@ -441,6 +449,42 @@ struct TransposeParams {
 @group(0) @binding(0) var<storage, read> tx: array<f32>;
 @group(0) @binding(1) var<storage, read_write> tout: array<f32>;
 @group(0) @binding(2) var<uniform> tp: TransposeParams;
+
+// Chunked layout for a K split: out[((nb·chunks + kc)·NB + r)·KC + kk] =
+// op(B)(k = kc·KC + kk, n = nb·NB + r), 0 past the edges, so that NB rows × KC
+// of Bᵀ are one contiguous window. Bindings: 0 tx (B), 1 tout, 2 cp.
+struct ChunkParams {
+    n: u32,
+    k: u32,
+    b_ks: u32,
+    b_ns: u32,
+    nb_rows: u32,
+    kc: u32,
+    chunks: u32,
+    total: u32,
+}
+
+@group(0) @binding(2) var<uniform> cp: ChunkParams;
+
+@compute @workgroup_size(64, 1, 1)
+fn matmul_chunk_b(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y * 65535u * 64u + gid.x;
+    if i >= cp.total {
+        return;
+    }
+    let kk = i % cp.kc;
+    let r = (i / cp.kc) % cp.nb_rows;
+    let block = i / (cp.kc * cp.nb_rows);
+    let kc = block % cp.chunks;
+    let nb = block / cp.chunks;
+    let k = kc * cp.kc + kk;
+    let n = nb * cp.nb_rows + r;
+    var v = 0.0;
+    if k < cp.k && n < cp.n {
+        v = tx[k * cp.b_ks + n * cp.b_ns];
+    }
+    tout[i] = v;
+}
 
 @compute @workgroup_size(8, 8, 1)
 fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -205,8 +205,28 @@ struct WindowParams {
     nc: u32,
     has_bias: u32,
     relu: u32,
-    _pad: [u32; 3],
+    k0: u32,
+    k_total: u32,
+    accumulate: u32,
 }
+
+/// Mirrors `ChunkParams` in matmul.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct ChunkParams {
+    n: u32,
+    k: u32,
+    b_ks: u32,
+    b_ns: u32,
+    nb_rows: u32,
+    kc: u32,
+    chunks: u32,
+    total: u32,
+}
+
+/// Above this many Bᵀ rows per window the window variant splits K instead:
+/// with fewer, most of each invocation's 16 columns would be idle.
+const MIN_WINDOW_COLUMNS: usize = 16;
 
 /// Mirrors `TransposeParams` in matmul.wgsl.
 #[repr(C)]
@@ -235,8 +255,11 @@ fn window(
         return Ok(None);
     }
     let Some(nc) = super::window_rows(ctx, k, n) else {
-        return Ok(None);
+        return split_k(ctx, shape, a, b, bias, c, relu);
     };
+    if nc < MIN_WINDOW_COLUMNS.min(n) {
+        return split_k(ctx, shape, a, b, bias, c, relu);
+    }
     let mut out = Vec::new();
     // Bt = B stored (N, K): B itself when transposed, else a transposed copy made first.
     let bt = if shape.trans_b {
@@ -275,7 +298,9 @@ fn window(
             nc: cols as u32,
             has_bias: bias.is_some() as u32,
             relu: relu as u32,
-            _pad: [0; 3],
+            k0: 0,
+            k_total: k as u32,
+            accumulate: 0,
         };
         let workgroups = [
             m.div_ceil(WINDOW_ROWS * 16) as u32,
@@ -362,4 +387,91 @@ pub fn dense_backward_reference(
         .map(|j| (0..n).map(|r| dy[r * o + j]).sum())
         .collect();
     (dx, dw, db)
+}
+
+/// The window variant for a large K: op(B) is laid out in chunks of
+/// `KC` k-values × up to `NB` columns (one window each), and one dispatch per
+/// chunk adds its share of the sum to C; bias and ReLU come with the last.
+fn split_k(
+    ctx: &Context,
+    shape: MatmulShape,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    const KC: usize = 64;
+    let MatmulShape { m, n, k, .. } = shape;
+    let nb_rows = n.min(super::WINDOW_BYTES as usize / 4 / KC);
+    let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
+    if !(nb_rows * KC).is_multiple_of(align) && n > nb_rows {
+        return Ok(None);
+    }
+    let (chunks, blocks) = (k.div_ceil(KC), n.div_ceil(nb_rows));
+    let total = blocks * chunks * nb_rows * KC;
+    let btc = ctx.zeros("matmul Bᵀ chunks", total);
+    if !super::windows_fit(ctx, &btc, nb_rows * KC, blocks * chunks, 1) {
+        return Ok(None);
+    }
+    let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
+    let cp = ChunkParams {
+        n: n as u32,
+        k: k as u32,
+        b_ks: b_ks as u32,
+        b_ns: b_ns as u32,
+        nb_rows: nb_rows as u32,
+        kc: KC as u32,
+        chunks: chunks as u32,
+        total: total as u32,
+    };
+    let mut out = vec![ctx.dispatch(
+        "matmul",
+        "matmul_chunk_b",
+        &[],
+        &[b, &btc],
+        &cp,
+        super::grid_1d(total, 64),
+    )?];
+    let bias_slice = bias.unwrap_or(a);
+    for nb in 0..blocks {
+        let n0 = nb * nb_rows;
+        let cols = nb_rows.min(n - n0);
+        for kc in 0..chunks {
+            let last = kc + 1 == chunks;
+            let params = WindowParams {
+                m: m as u32,
+                n: n as u32,
+                k: KC as u32,
+                a_rs: a_rs as u32,
+                a_ks: a_ks as u32,
+                n0: n0 as u32,
+                nc: cols as u32,
+                has_bias: (last && bias.is_some()) as u32,
+                relu: (last && relu) as u32,
+                k0: (kc * KC) as u32,
+                k_total: k as u32,
+                accumulate: (kc > 0) as u32,
+            };
+            let workgroups = [
+                m.div_ceil(WINDOW_ROWS * 16) as u32,
+                cols.div_ceil(16) as u32,
+                1,
+            ];
+            let offset = ((nb * chunks + kc) * nb_rows * KC * 4) as u64;
+            out.push(super::window_dispatch(
+                ctx,
+                "matmul",
+                "matmul_window",
+                a,
+                &btc,
+                offset,
+                Some(bias_slice),
+                c,
+                &params,
+                workgroups,
+            )?);
+        }
+    }
+    Ok(Some(out))
 }
