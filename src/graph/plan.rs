@@ -2,9 +2,9 @@
 //! tensors whose lifetimes do not overlap. Pure data; no device needed.
 //!
 //! A tensor is live from the node that makes it to the last node that reads it
-//! (to the end for graph outputs and losses). The outputs of a node never share
-//! a slot with its inputs: slots of tensors that die at node i are freed only
-//! after node i's outputs are placed.
+//! (to the end for graph outputs and losses), both ends included, so the
+//! outputs of a node never share a slot with its inputs (wgpu forbids binding
+//! one buffer as both). Slots are assigned greedily by size, largest first.
 
 use super::{Graph, TensorId, TensorKind};
 
@@ -63,42 +63,34 @@ pub fn plan(g: &Graph) -> Plan {
             *last = n_nodes;
         }
     }
-    let mut dying: Vec<Vec<TensorId>> = vec![Vec::new(); n_nodes + 1];
-    for (t, l) in lifetime.iter().enumerate() {
-        if let Some((_, last)) = l {
-            dying[*last].push(TensorId(t));
-        }
-    }
+    // Greedy by size: the largest tensors are placed first, each into the
+    // smallest slot whose tensors are never live at the same time as it (a
+    // node's outputs overlap its dying inputs, so they never share), else a new
+    // slot. Slots never grow, and big slots are reused by many small tensors.
+    let mut order: Vec<usize> = (0..g.tensors.len())
+        .filter(|&t| lifetime[t].is_some())
+        .collect();
+    order.sort_by_key(|&t| (std::cmp::Reverse(g.tensors[t].numel()), lifetime[t], t));
     let mut slot_of = vec![None; g.tensors.len()];
     let mut slot_len: Vec<usize> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
-    for (i, node) in g.nodes.iter().enumerate() {
-        for &o in &node.outputs {
-            let len = g.tensor(o).numel();
-            // Best fit among free slots; else grow the largest; else a new slot.
-            let fit = free
-                .iter()
-                .enumerate()
-                .filter(|(_, &s)| slot_len[s] >= len)
-                .min_by_key(|(_, &s)| slot_len[s]);
-            let pick = fit
-                .or_else(|| free.iter().enumerate().max_by_key(|(_, &s)| slot_len[s]))
-                .map(|(k, _)| k);
-            let slot = match pick {
-                Some(k) => free.swap_remove(k),
-                None => {
-                    slot_len.push(0);
-                    slot_len.len() - 1
-                }
-            };
-            slot_len[slot] = slot_len[slot].max(len);
-            slot_of[o.0] = Some(slot);
-        }
-        for t in &dying[i] {
-            if let Some(s) = slot_of[t.0] {
-                free.push(s);
+    let mut busy: Vec<Vec<(usize, usize)>> = Vec::new();
+    for t in order {
+        let (a, b) = lifetime[t].unwrap();
+        let len = g.tensors[t].numel();
+        let free = |s: &usize| busy[*s].iter().all(|&(x, y)| b < x || y < a);
+        let slot = match (0..slot_len.len())
+            .filter(free)
+            .min_by_key(|&s| slot_len[s])
+        {
+            Some(s) => s,
+            None => {
+                slot_len.push(len);
+                busy.push(Vec::new());
+                slot_len.len() - 1
             }
-        }
+        };
+        busy[slot].push((a, b));
+        slot_of[t] = Some(slot);
     }
     Plan {
         slot_of,
