@@ -250,7 +250,7 @@ fn window(
     c: &GpuSlice,
     relu: bool,
 ) -> Result<Option<Vec<Dispatch>>> {
-    let MatmulShape { m, n, k, .. } = shape;
+    let MatmulShape { n, k, .. } = shape;
     if k % 4 != 0 {
         return Ok(None);
     }
@@ -284,41 +284,26 @@ fn window(
     if !super::windows_fit(ctx, &bt, k, n, nc) {
         return Ok(None);
     }
-    let (a_rs, a_ks, _, _) = shape.strides();
-    let bias_slice = bias.unwrap_or(a);
     for n0 in (0..n).step_by(nc) {
         let cols = nc.min(n - n0);
-        let params = WindowParams {
-            m: m as u32,
-            n: n as u32,
-            k: k as u32,
-            a_rs: a_rs as u32,
-            a_ks: a_ks as u32,
-            n0: n0 as u32,
-            nc: cols as u32,
-            has_bias: bias.is_some() as u32,
-            relu: relu as u32,
+        let pass = Pass {
+            n0,
+            cols,
             k0: 0,
-            k_total: k as u32,
-            accumulate: 0,
+            k_len: k,
+            first: true,
+            last: true,
         };
-        let workgroups = [
-            m.div_ceil(WINDOW_ROWS * 16) as u32,
-            cols.div_ceil(16) as u32,
-            1,
-        ];
-        let offset = (n0 * k * 4) as u64;
-        out.push(super::window_dispatch(
+        out.push(window_pass(
             ctx,
-            "matmul",
-            "matmul_window",
+            shape,
             a,
             &bt,
-            offset,
-            Some(bias_slice),
+            (n0 * k * 4) as u64,
+            bias,
             c,
-            &params,
-            workgroups,
+            relu,
+            pass,
         )?);
     }
     Ok(Some(out))
@@ -389,6 +374,65 @@ pub fn dense_backward_reference(
     (dx, dw, db)
 }
 
+/// Which part of C one window dispatch computes: columns n0 .. n0 + cols over
+/// k0 .. k0 + k_len of the sum; the first adds to nothing, the last applies
+/// bias and ReLU.
+struct Pass {
+    n0: usize,
+    cols: usize,
+    k0: usize,
+    k_len: usize,
+    first: bool,
+    last: bool,
+}
+
+/// One matmul_window dispatch reading Bᵀ rows from `src` at byte `offset`.
+#[allow(clippy::too_many_arguments)]
+fn window_pass(
+    ctx: &Context,
+    shape: MatmulShape,
+    a: &GpuSlice,
+    src: &GpuSlice,
+    offset: u64,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+    p: Pass,
+) -> Result<Dispatch> {
+    let (a_rs, a_ks, _, _) = shape.strides();
+    let params = WindowParams {
+        m: shape.m as u32,
+        n: shape.n as u32,
+        k: p.k_len as u32,
+        a_rs: a_rs as u32,
+        a_ks: a_ks as u32,
+        n0: p.n0 as u32,
+        nc: p.cols as u32,
+        has_bias: (p.last && bias.is_some()) as u32,
+        relu: (p.last && relu) as u32,
+        k0: p.k0 as u32,
+        k_total: shape.k as u32,
+        accumulate: !p.first as u32,
+    };
+    let workgroups = [
+        shape.m.div_ceil(WINDOW_ROWS * 16) as u32,
+        p.cols.div_ceil(16) as u32,
+        1,
+    ];
+    super::window_dispatch(
+        ctx,
+        "matmul",
+        "matmul_window",
+        a,
+        src,
+        offset,
+        Some(bias.unwrap_or(a)),
+        c,
+        &params,
+        workgroups,
+    )
+}
+
 /// The window variant for a large K: op(B) is laid out in chunks of
 /// `KC` k-values × up to `NB` columns (one window each), and one dispatch per
 /// chunk adds its share of the sum to C; bias and ReLU come with the last.
@@ -402,7 +446,7 @@ fn split_k(
     relu: bool,
 ) -> Result<Option<Vec<Dispatch>>> {
     const KC: usize = 64;
-    let MatmulShape { m, n, k, .. } = shape;
+    let MatmulShape { n, k, .. } = shape;
     let nb_rows = n.min(super::WINDOW_BYTES as usize / 4 / KC);
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
     if !(nb_rows * KC).is_multiple_of(align) && n > nb_rows {
@@ -414,7 +458,7 @@ fn split_k(
     if !super::windows_fit(ctx, &btc, nb_rows * KC, blocks * chunks, 1) {
         return Ok(None);
     }
-    let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
+    let (_, _, b_ks, b_ns) = shape.strides();
     let cp = ChunkParams {
         n: n as u32,
         k: k as u32,
@@ -433,43 +477,21 @@ fn split_k(
         &cp,
         super::grid_1d(total, 64),
     )?];
-    let bias_slice = bias.unwrap_or(a);
     for nb in 0..blocks {
         let n0 = nb * nb_rows;
         let cols = nb_rows.min(n - n0);
         for kc in 0..chunks {
-            let last = kc + 1 == chunks;
-            let params = WindowParams {
-                m: m as u32,
-                n: n as u32,
-                k: KC as u32,
-                a_rs: a_rs as u32,
-                a_ks: a_ks as u32,
-                n0: n0 as u32,
-                nc: cols as u32,
-                has_bias: (last && bias.is_some()) as u32,
-                relu: (last && relu) as u32,
-                k0: (kc * KC) as u32,
-                k_total: k as u32,
-                accumulate: (kc > 0) as u32,
+            let pass = Pass {
+                n0,
+                cols,
+                k0: kc * KC,
+                k_len: KC,
+                first: kc == 0,
+                last: kc + 1 == chunks,
             };
-            let workgroups = [
-                m.div_ceil(WINDOW_ROWS * 16) as u32,
-                cols.div_ceil(16) as u32,
-                1,
-            ];
             let offset = ((nb * chunks + kc) * nb_rows * KC * 4) as u64;
-            out.push(super::window_dispatch(
-                ctx,
-                "matmul",
-                "matmul_window",
-                a,
-                &btc,
-                offset,
-                Some(bias_slice),
-                c,
-                &params,
-                workgroups,
+            out.push(window_pass(
+                ctx, shape, a, &btc, offset, bias, c, relu, pass,
             )?);
         }
     }
