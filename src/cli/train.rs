@@ -186,10 +186,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         // Metrics first: if the run dies before the checkpoint, the resumed run
         // redoes this epoch and rewrites its row (see `keep_metrics_until`).
         append_metrics(&out, &report)?;
-        trainer
-            .checkpoint()?
-            .save(&out.join("checkpoint.safetensors"))?;
-        super::images::write_run_pictures(&ctx, &trainer.checkpoint()?, &test, &out)?;
+        // One download of the parameters serves the checkpoint and the pictures.
+        let checkpoint = trainer.checkpoint()?;
+        checkpoint.save(&out.join("checkpoint.safetensors"))?;
+        super::images::write_run_pictures(&ctx, &checkpoint, &test, &out)?;
         println!(
             "epoch {:>3}: train loss {:.3}, test loss {:.3} nats/image, {:.0} images/s, {:.1} s",
             report.epoch, report.train_loss, report.test_loss, report.images_per_s, report.seconds
