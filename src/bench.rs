@@ -43,18 +43,17 @@ pub fn time_dispatches(ctx: &Context, dispatches: &[Dispatch]) -> Result<f64> {
     Ok(once(reps)? / reps as f64)
 }
 
-fn matmul_bench(ctx: &Context, variant: Variant, shape: MatmulShape) -> Result<KernelBench> {
+fn matmul_bench(
+    ctx: &Context,
+    variant: Variant,
+    shape: MatmulShape,
+    name: &str,
+) -> Result<KernelBench> {
     let a = ctx.zeros("a", shape.m * shape.k);
     let b = ctx.zeros("b", shape.k * shape.n);
     let c = ctx.zeros("c", shape.m * shape.n);
     let d = matmul::forward_variant(ctx, variant, shape, &a, &b, None, &c, false)?;
     let s = time_dispatches(ctx, &d)?;
-    let name = match variant {
-        Variant::Window => "matmul",
-        Variant::Vec4 => "matmul_vec4",
-        Variant::Blocked => "matmul_blocked",
-        Variant::Tiled => "matmul_tiled",
-    };
     Ok(KernelBench {
         kernel: name.into(),
         shape: shape.to_string(),
@@ -88,15 +87,28 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
                 trans_b: tb,
                 ..shape
             };
-            out.push(matmul_bench(ctx, Variant::Window, t)?);
+            out.push(matmul_bench(ctx, Variant::for_context(ctx), t, "matmul")?);
         }
-        for variant in [
-            Variant::Window,
-            Variant::Vec4,
-            Variant::Blocked,
-            Variant::Tiled,
-        ] {
-            out.push(matmul_bench(ctx, variant, shape)?);
+        // "matmul" is the variant this adapter uses; the others for comparison.
+        out.push(matmul_bench(
+            ctx,
+            Variant::for_context(ctx),
+            shape,
+            "matmul",
+        )?);
+        let mut others = vec![
+            (Variant::Window, "matmul_window"),
+            (Variant::Vec4, "matmul_vec4"),
+            (Variant::Blocked, "matmul_blocked"),
+            (Variant::Tiled, "matmul_tiled"),
+        ];
+        if matmul::subgroups_of_8(ctx) {
+            others.push((Variant::Subgroup, "matmul_subgroup"));
+        }
+        for (variant, name) in others {
+            if variant != Variant::for_context(ctx) && !(quick && m > 128) {
+                out.push(matmul_bench(ctx, variant, shape, name)?);
+            }
         }
     }
     let batch = 128;

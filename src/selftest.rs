@@ -143,12 +143,15 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         let (bias, gbias) = c.input(n, -1.0, 1.0);
         let relu = i % 2 == 0;
         let want = matmul::reference(shape, &a, &b, Some(&bias), relu);
-        let variants = [
+        let mut variants = vec![
             (Variant::Window, "matmul_forward_window"),
             (Variant::Vec4, "matmul_forward_vec4"),
             (Variant::Blocked, "matmul_forward"),
             (Variant::Tiled, "matmul_forward_tiled"),
         ];
+        if matmul::subgroups_of_8(c.ctx) {
+            variants.push((Variant::Subgroup, "matmul_forward_subgroup"));
+        }
         for (variant, name) in variants {
             let out = c.ctx.zeros("selftest out", m * n);
             let d =
@@ -446,7 +449,8 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         lr: 0.01,
         ..Default::default()
     };
-    for &n in &[1, 17, 129] {
+    // 132 takes the four-at-a-time kernel.
+    for &n in &[1, 17, 129, 132] {
         let (mut p, gp) = c.input(n, -1.0, 1.0);
         let (gm, gv) = (c.ctx.zeros("m", n), c.ctx.zeros("v", n));
         let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);

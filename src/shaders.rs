@@ -5,6 +5,10 @@
 /// (file stem, source) of every shader.
 pub const SHADERS: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
+    (
+        "matmul_subgroup",
+        include_str!("../shaders/matmul_subgroup.wgsl"),
+    ),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
     ("activations", include_str!("../shaders/activations.wgsl")),
     ("vae", include_str!("../shaders/vae.wgsl")),
@@ -23,7 +27,8 @@ pub fn validate(src: &str) -> std::result::Result<(), String> {
     let module = naga::front::wgsl::parse_str(src).map_err(|e| e.emit_to_string(src))?;
     naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
+        // Subgroup operations appear only in kernels used where the device has them.
+        naga::valid::Capabilities::default() | naga::valid::Capabilities::SUBGROUP,
     )
     .validate(&module)
     .map_err(|e| e.emit_to_string(src))?;

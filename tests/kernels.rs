@@ -30,6 +30,15 @@ fn every_kernel_matches_its_cpu_reference() {
             "no check of {family}"
         );
     }
+    // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
+    if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
+        assert!(
+            results
+                .iter()
+                .any(|r| r.kernel == "matmul_forward_subgroup"),
+            "the subgroup matmul was not checked"
+        );
+    }
     assert!(
         failures.is_empty(),
         "{} of {} checks failed:\n{}",

@@ -68,13 +68,19 @@ pub fn update(
         eps: cfg.eps,
         _pad: [0; 3],
     };
+    let aligned = [grad, param, m, v].iter().all(|s| s.offset % 16 == 0);
+    let (entry, per) = if param.len.is_multiple_of(4) && aligned {
+        ("adam_update_vec4", 4)
+    } else {
+        ("adam_update", 1)
+    };
     ctx.dispatch(
         "adam",
-        "adam_update",
+        entry,
         &[],
         &[grad, state, param, m, v],
         &params,
-        grid_1d(param.len, 256),
+        grid_1d(param.len / per, 256),
     )
 }
 

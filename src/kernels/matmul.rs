@@ -92,17 +92,31 @@ pub enum Variant {
     Window,
     /// 64×64 shared-memory tiles: best on hardware GPUs.
     Tiled,
+    /// A and B packed into uniform chunks, shared across 8-lane subgroups:
+    /// the fastest on llvmpipe (needs subgroups of exactly 8 lanes; falls
+    /// back to `Window` elsewhere).
+    Subgroup,
 }
 
 impl Variant {
     /// The variant measured fastest on this kind of adapter.
     pub fn for_context(ctx: &Context) -> Self {
-        if ctx.is_software() {
-            Variant::Window
-        } else {
+        if !ctx.is_software() {
             Variant::Tiled
+        } else if subgroups_of_8(ctx) {
+            Variant::Subgroup
+        } else {
+            Variant::Window
         }
     }
+}
+
+/// Whether the device runs subgroup operations in subgroups of exactly 8 lanes
+/// (llvmpipe on AVX2 machines), which `matmul_subgroup` is written for.
+pub fn subgroups_of_8(ctx: &Context) -> bool {
+    ctx.features.contains(wgpu::Features::SUBGROUP)
+        && ctx.info.subgroup_min_size == 8
+        && ctx.info.subgroup_max_size == 8
 }
 
 /// Record `c = op(a)·op(b) (+ bias) (then ReLU)` with the adapter's preferred variant.
@@ -150,6 +164,16 @@ pub fn forward_variant(
         relu: relu as u32,
         _pad: [0; 3],
     };
+    let variant = match variant {
+        Variant::Subgroup if subgroups_of_8(ctx) => {
+            if let Some(d) = subgroup(ctx, shape, a, b, bias, c, relu)? {
+                return Ok(d);
+            }
+            Variant::Window
+        }
+        Variant::Subgroup => Variant::Window,
+        v => v,
+    };
     if variant == Variant::Window {
         if let Some(d) = window(ctx, shape, a, b, bias, c, relu)? {
             return Ok(d);
@@ -164,12 +188,12 @@ pub fn forward_variant(
         _ => None,
     };
     let variant = match (variant, vec4_entry) {
-        (Variant::Vec4 | Variant::Window, None) => Variant::Blocked,
-        (Variant::Window, Some(_)) => Variant::Vec4,
+        (Variant::Vec4 | Variant::Window | Variant::Subgroup, None) => Variant::Blocked,
+        (Variant::Window | Variant::Subgroup, Some(_)) => Variant::Vec4,
         (v, _) => v,
     };
     let (entry, workgroups) = match variant {
-        Variant::Vec4 | Variant::Window => (
+        Variant::Vec4 | Variant::Window | Variant::Subgroup => (
             vec4_entry.unwrap(),
             [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
         ),
@@ -495,5 +519,231 @@ fn split_k(
             )?);
         }
     }
+    Ok(Some(out))
+}
+
+/// Mirrors `SgParams` in matmul_subgroup.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct SgParams {
+    m: u32,
+    n: u32,
+    i0: u32,
+    j0: u32,
+    rows: u32,
+    cols: u32,
+    a_rs: u32,
+    a_ks: u32,
+    b_ks: u32,
+    b_ns: u32,
+    kc: u32,
+    windows: u32,
+    first: u32,
+    last: u32,
+    has_bias: u32,
+    relu: u32,
+}
+
+/// Mirrors `PackParams` in matmul_subgroup.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct PackParams {
+    p: u32,
+    q: u32,
+    cp: u32,
+    cq: u32,
+    nqb: u32,
+    stride: u32,
+    _pad: [u32; 2],
+}
+
+/// Rows and columns of C per `matmul_subgroup` workgroup.
+const SG_BLOCK: usize = 16;
+/// The most k values per chunk: 128 keeps 128 × 128 blocks of A and B in a window.
+const SG_MAX_KC: usize = 128;
+/// Window pairs (k chunks) one `matmul_subgroup` dispatch sums. Four (nine
+/// uniform bindings) corrupted memory in lavapipe 22.3, in one run of four.
+const SG_WINDOWS: usize = 3;
+
+/// How `subgroup` cuts a product into chunks: k values per chunk (kc), rows of
+/// A per chunk (rb) and columns of B per chunk (nb), each chunk ≤ one window.
+fn sg_chunks(shape: MatmulShape) -> (usize, usize, usize) {
+    let kc = shape.k.next_multiple_of(8).min(SG_MAX_KC);
+    let most = (super::WINDOW_BYTES as usize / 4 / kc) / SG_BLOCK * SG_BLOCK;
+    let rb = shape.m.next_multiple_of(SG_BLOCK).min(most);
+    let nb = shape.n.next_multiple_of(SG_BLOCK).min(most);
+    (kc, rb, nb)
+}
+
+/// A chunked copy of the row-major (p, q) matrix `x` in (cp × cq) chunks (see
+/// `pack` in matmul_subgroup.wgsl); returns it and the floats between chunk starts.
+fn pack(
+    ctx: &Context,
+    x: &GpuSlice,
+    (p, q): (usize, usize),
+    (cp, cq): (usize, usize),
+    out: &mut Vec<Dispatch>,
+) -> Result<(GpuSlice, usize)> {
+    let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(4);
+    let stride = (cp * cq).next_multiple_of(align);
+    let nqb = q.div_ceil(cq);
+    let chunks = p.div_ceil(cp) * nqb;
+    let packed = ctx.zeros("matmul chunks", chunks * stride);
+    let params = PackParams {
+        p: p as u32,
+        q: q as u32,
+        cp: cp as u32,
+        cq: cq as u32,
+        nqb: nqb as u32,
+        stride: stride as u32,
+        _pad: [0; 2],
+    };
+    let vec4 = q % 4 == 0 && cq % 4 == 0 && x.offset.is_multiple_of(16);
+    let (entry, per) = if vec4 { ("pack_vec4", 4) } else { ("pack", 1) };
+    let workgroups = [
+        cq.div_ceil(per).div_ceil(64) as u32,
+        cp as u32,
+        chunks as u32,
+    ];
+    out.push(ctx.dispatch(
+        "matmul_subgroup",
+        entry,
+        &[],
+        &[x, &packed],
+        &params,
+        workgroups,
+    )?);
+    Ok((packed, stride))
+}
+
+/// The subgroup variant's dispatches: pack A into (rb × kc) chunks and B into
+/// (kc × nb) chunks, then for each block of C one `matmul_subgroup` dispatch
+/// per three k chunks, adding up in C in a fixed order.
+fn subgroup(
+    ctx: &Context,
+    shape: MatmulShape,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    if ctx.limits.max_uniform_buffer_binding_size < super::WINDOW_BYTES
+        || (ctx.limits.max_uniform_buffers_per_shader_stage as usize) < 2 * SG_WINDOWS + 1
+        || ctx.limits.max_compute_workgroups_per_dimension < 65535
+    {
+        return Ok(None);
+    }
+    let MatmulShape { m, n, k, .. } = shape;
+    let (kc, rb, nb) = sg_chunks(shape);
+    let (mchunks, kchunks, nchunks) = (m.div_ceil(rb), k.div_ceil(kc), n.div_ceil(nb));
+    // Chunks are copies of contiguous rows, so a transposed operand stays
+    // transposed in its windows; the kernel reads either through strides.
+    let mut out = Vec::new();
+    let (pa, a_stride) = if shape.trans_a {
+        pack(ctx, a, (k, m), (kc, rb), &mut out)?
+    } else {
+        pack(ctx, a, (m, k), (rb, kc), &mut out)?
+    };
+    let (pb, b_stride) = if shape.trans_b {
+        pack(ctx, b, (n, k), (nb, kc), &mut out)?
+    } else {
+        pack(ctx, b, (k, n), (kc, nb), &mut out)?
+    };
+    let a_chunk = |ri: usize, ki: usize| {
+        if shape.trans_a {
+            ki * mchunks + ri
+        } else {
+            ri * kchunks + ki
+        }
+    };
+    let b_chunk = |ki: usize, ni: usize| {
+        if shape.trans_b {
+            ni * kchunks + ki
+        } else {
+            ki * nchunks + ni
+        }
+    };
+    let (a_rs, a_ks) = if shape.trans_a { (1, rb) } else { (kc, 1) };
+    let (b_ks, b_ns) = if shape.trans_b { (1, kc) } else { (nb, 1) };
+    let pipeline = ctx.pipeline("matmul_subgroup", "matmul_subgroup", &[])?;
+    let layout = pipeline.get_bind_group_layout(0);
+    fn window(slice: &GpuSlice, chunk: usize, stride: usize) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &slice.buffer,
+            offset: slice.offset + (chunk * stride * 4) as u64,
+            size: wgpu::BufferSize::new(super::WINDOW_BYTES),
+        })
+    }
+    for ri in 0..mchunks {
+        for ni in 0..nchunks {
+            let rows = rb.min(m - ri * rb);
+            let cols = nb.min(n - ni * nb);
+            for k0 in (0..kchunks).step_by(SG_WINDOWS) {
+                let windows = SG_WINDOWS.min(kchunks - k0);
+                let params = SgParams {
+                    m: m as u32,
+                    n: n as u32,
+                    i0: (ri * rb) as u32,
+                    j0: (ni * nb) as u32,
+                    rows: rows as u32,
+                    cols: cols as u32,
+                    a_rs: a_rs as u32,
+                    a_ks: a_ks as u32,
+                    b_ks: b_ks as u32,
+                    b_ns: b_ns as u32,
+                    kc: kc as u32,
+                    windows: windows as u32,
+                    first: (k0 == 0) as u32,
+                    last: (k0 + windows == kchunks) as u32,
+                    has_bias: bias.is_some() as u32,
+                    relu: relu as u32,
+                };
+                let uniform = ctx.uniform("matmul_subgroup", &params);
+                let mut entries = Vec::new();
+                for w in 0..SG_WINDOWS {
+                    // Unused windows repeat the last one: bound, never read.
+                    let ki = k0 + w.min(windows - 1);
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: w as u32,
+                        resource: window(&pa, a_chunk(ri, ki), a_stride),
+                    });
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: (SG_WINDOWS + w) as u32,
+                        resource: window(&pb, b_chunk(ki, ni), b_stride),
+                    });
+                }
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 2 * SG_WINDOWS as u32,
+                    // Without a bias any read-only buffer serves: A is one.
+                    resource: bias.unwrap_or(a).binding(),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 2 * SG_WINDOWS as u32 + 1,
+                    resource: c.binding(),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 2 * SG_WINDOWS as u32 + 2,
+                    resource: uniform.as_entire_binding(),
+                });
+                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("matmul_subgroup"),
+                    layout: &layout,
+                    entries: &entries,
+                });
+                out.push(Dispatch {
+                    label: "matmul_subgroup".to_string(),
+                    pipeline: pipeline.clone(),
+                    bind_group,
+                    workgroups: [
+                        rows.div_ceil(SG_BLOCK) as u32,
+                        cols.div_ceil(SG_BLOCK) as u32,
+                        1,
+                    ],
+                });
+            }
+        }
+    }
+    ctx.check()?;
     Ok(Some(out))
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Writes matmul_subgroup.wgsl: the kernel spelled out so that llvmpipe keeps
+its 32 accumulators in registers. Run: python3 shaders/matmul_subgroup.py"""
+R, C, W = 16, 2, 3
+lines = []
+w = lines.append
+w("""// Dense products on CPU adapters (llvmpipe) through subgroups: C = A·B
+// (+ bias) (then ReLU), plus the packing kernel that feeds it.
+//
+// Why this shape: on llvmpipe a storage-buffer load costs ~4 ns per float and
+// a store ~8 ns, a uniform-buffer load ~0.5 ns, and a subgroup broadcast
+// almost nothing. So A and B are first packed into chunks of at most 64 KiB
+// that are read as uniform windows, each load brings 8 useful floats (one per
+// lane) that subgroupBroadcast shares across the subgroup, and one dispatch
+// sums up to three k chunks in registers before it stores C once. (Four, with
+// nine uniform bindings, corrupted memory in lavapipe 22.3 in one run of four.)
+// One workgroup is one subgroup of 8 lanes (the Rust side uses this only where
+// the subgroup size is exactly 8); it computes a 16 × 16 block of C: 16 rows,
+// each lane the columns l and 8 + l. Written out by hand so that llvmpipe
+// keeps everything in registers (arrays of accumulators end up in memory):
+// shaders/matmul_subgroup.py writes this file; change that and rerun it.
+//
+// Window c holds an (RB × kc) chunk of A and a (kc × NB) chunk of B, each
+// packed by copying contiguous rows (so transposed operands stay transposed).
+// Bindings: 0-2 A windows, 3-5 B windows, 6 sbias (N), 7 sc (C (M, N)), 8 sp.
+
+struct SgParams {
+    m: u32,
+    n: u32,
+    // This dispatch's block of C: rows i0 .. i0 + rows, columns j0 .. j0 + cols.
+    i0: u32,
+    j0: u32,
+    rows: u32,
+    cols: u32,
+    // Window layouts as strides: A (r, kk) at r * a_rs + kk * a_ks, either
+    // (kc, 1) or, packed from a transposed A, (1, RB); B (kk, j) at
+    // kk * b_ks + j * b_ns, either (NB, 1) or (1, kc).
+    a_rs: u32,
+    a_ks: u32,
+    b_ks: u32,
+    b_ns: u32,
+    // k values per window (a multiple of 8) and how many of the three window
+    // pairs hold data.
+    kc: u32,
+    windows: u32,
+    // The first dispatch of a block writes C, later ones add to it; the last
+    // adds the bias and applies ReLU.
+    first: u32,
+    last: u32,
+    has_bias: u32,
+    relu: u32,
+}
+""")
+for i in range(W):
+    w(f"@group(0) @binding({i}) var<uniform> sa{i}: array<vec4<f32>, 4096>;")
+for i in range(W):
+    w(f"@group(0) @binding({W+i}) var<uniform> sb{i}: array<vec4<f32>, 4096>;")
+w(f"""@group(0) @binding({2*W}) var<storage, read> sbias: array<f32>;
+@group(0) @binding({2*W+1}) var<storage, read_write> sc: array<f32>;
+@group(0) @binding({2*W+2}) var<uniform> sp: SgParams;
+
+fn store_c(r: u32, c: u32, value: f32) {{
+    if r >= sp.rows || c >= sp.cols {{
+        return;
+    }}
+    let idx = (sp.i0 + r) * sp.n + sp.j0 + c;
+    var v = value;
+    if sp.first == 0u {{
+        v += sc[idx];
+    }}
+    if sp.last == 1u {{
+        if sp.has_bias == 1u {{
+            v += sbias[sp.j0 + c];
+        }}
+        if sp.relu == 1u {{
+            v = max(v, 0.0);
+        }}
+    }}
+    sc[idx] = v;
+}}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_subgroup(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * 16u;
+    let c0 = wid.y * 16u + l;
+    let kc = sp.kc;
+    // Lane l reads k value kb + l of each of the 16 rows, and the two
+    // columns c0 and c0 + 8 of each of 8 k values.
+    let ab = r0 * sp.a_rs + l * sp.a_ks;
+    let a_step = 8u * sp.a_ks;
+    let b_lo = c0 * sp.b_ns;
+    let b_hi = b_lo + 8u * sp.b_ns;""")
+for r in range(R):
+    for c in range(C):
+        w(f"    var acc{r}_{c} = 0.0;")
+for i in range(W):
+    ind = "    "
+    if i > 0:
+        w(f"    if sp.windows > {i}u {{")
+        ind = "        "
+    w(f"{ind}var ak = ab;")
+    w(f"{ind}for (var kb = 0u; kb < kc; kb += 8u) {{")
+    for r in range(R):
+        off = "" if r == 0 else (" + sp.a_rs" if r == 1 else f" + {r}u * sp.a_rs")
+        w(f"{ind}    let ia{r} = ak{off};")
+        w(f"{ind}    let a{r} = sa{i}[ia{r} >> 2u][ia{r} & 3u];")
+    w(f"{ind}    ak += a_step;")
+    for t in range(8):
+        w(f"{ind}    let bk{t} = (kb + {t}u) * sp.b_ks;")
+        w(f"{ind}    let bi{t} = bk{t} + b_lo;")
+        w(f"{ind}    let b{t}_0 = sb{i}[bi{t} >> 2u][bi{t} & 3u];")
+        w(f"{ind}    let bj{t} = bk{t} + b_hi;")
+        w(f"{ind}    let b{t}_1 = sb{i}[bj{t} >> 2u][bj{t} & 3u];")
+        for r in range(R):
+            w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{r}, {t}u);")
+            for c in range(C):
+                w(f"{ind}    acc{r}_{c} = fma(s{t}_{r}, b{t}_{c}, acc{r}_{c});")
+    w(f"{ind}}}")
+    if i > 0:
+        w("    }")
+for r in range(R):
+    for c in range(C):
+        col = "c0" if c == 0 else "c0 + 8u"
+        w(f"    store_c(r0 + {r}u, {col}, acc{r}_{c});")
+w("}")
+w("""
+// Chunked copy of a row-major matrix X (P, Q): chunk (pb, qb) holds its cp
+// rows of cq values, zero past the edges, at (pb * nqb + qb) * stride. One
+// invocation per value of a chunk row (gid.x < cq), chunk row (gid.y < cp)
+// and chunk (gid.z): no divisions per value. Bindings: 0 px, 1 pout, 2 pp.
+struct PackParams {
+    p: u32,
+    q: u32,
+    cp: u32,
+    cq: u32,
+    nqb: u32,
+    stride: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> px: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pout: array<f32>;
+@group(0) @binding(2) var<uniform> pp: PackParams;
+
+@compute @workgroup_size(64, 1, 1)
+fn pack(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if gid.x >= pp.cq {
+        return;
+    }
+    let p = (gid.z / pp.nqb) * pp.cp + gid.y;
+    let q = (gid.z % pp.nqb) * pp.cq + gid.x;
+    var v = 0.0;
+    if p < pp.p && q < pp.q {
+        v = px[p * pp.q + q];
+    }
+    pout[gid.z * pp.stride + gid.y * pp.cq + gid.x] = v;
+}
+
+// The same four values at a time, where Q and cq are multiples of 4: on
+// llvmpipe a vec4 store costs little more than a scalar one.
+// Bindings: 0 px4, 1 pout4, 2 pp.
+@group(0) @binding(0) var<storage, read> px4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> pout4: array<vec4<f32>>;
+
+@compute @workgroup_size(64, 1, 1)
+fn pack_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if gid.x * 4u >= pp.cq {
+        return;
+    }
+    let p = (gid.z / pp.nqb) * pp.cp + gid.y;
+    let q = (gid.z % pp.nqb) * pp.cq + gid.x * 4u;
+    var v = vec4<f32>(0.0);
+    if p < pp.p && q < pp.q {
+        v = px4[(p * pp.q + q) / 4u];
+    }
+    pout4[(gid.z * pp.stride + gid.y * pp.cq) / 4u + gid.x] = v;
+}""")
+open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")
