@@ -40,12 +40,18 @@ fn reduce_sum(
     let c = wid.y * 65535u + wid.x;
     let in_range = c < p.c;
     var sum = 0.0;
-    if in_range {
-        let count = p.a * p.b;
-        for (var i = lid; i < count; i += WG) {
-            let ai = i / p.b;
-            let bi = i % p.b;
-            sum += x[(ai * p.c + c) * p.b + bi];
+    // Two loop shapes, neither dividing per element (integer division is
+    // slow on CPU adapters): B = 1 strides over A, otherwise over B.
+    if in_range && p.b == 1u {
+        for (var ai = lid; ai < p.a; ai += WG) {
+            sum += x[ai * p.c + c];
+        }
+    } else if in_range {
+        for (var ai = 0u; ai < p.a; ai++) {
+            let base = (ai * p.c + c) * p.b;
+            for (var bi = lid; bi < p.b; bi += WG) {
+                sum += x[base + bi];
+            }
         }
     }
     partial[lid] = sum;

@@ -125,13 +125,19 @@ pub fn backward(
         alpha,
         beta: 0.0,
     };
+    let aligned = [y, dy, dx].iter().all(|s| s.offset.is_multiple_of(16));
+    let (entry, per) = if y.len.is_multiple_of(4) && aligned {
+        ("activation_backward_vec4", 4)
+    } else {
+        ("activation_backward", 1)
+    };
     ctx.dispatch(
         "activations",
-        "activation_backward",
+        entry,
         &[],
         &[y, dy, dx],
         &params,
-        grid_1d(y.len, 256),
+        grid_1d(y.len / per, 256),
     )
 }
 
