@@ -282,7 +282,8 @@ struct ConvWindowParams {
     // (backward_weight: ch0 is the pixel chunk).
     ch0: u32,
     chs: u32,
-    // backward_weight only: pixels per chunk, and whether to add to dw.
+    // backward_weight: pixels per chunk (backward_input_window4x: the first
+    // image of the dy window); backward_weight: whether to add to dw.
     kc: u32,
     accumulate: u32,
 }
@@ -639,6 +640,85 @@ fn conv2d_backward_input_window4(@builtin(global_invocation_id) gid: vec3<u32>) 
                 let v1 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 1u) * hw_out], cx[off.y + (d + 1u) * hw_out], cx[off.z + (d + 1u) * hw_out], cx[off.w + (d + 1u) * hw_out]), hit);
                 let v2 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 2u) * hw_out], cx[off.y + (d + 2u) * hw_out], cx[off.z + (d + 2u) * hw_out], cx[off.w + (d + 2u) * hw_out]), hit);
                 let v3 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 3u) * hw_out], cx[off.y + (d + 3u) * hw_out], cx[off.z + (d + 3u) * hw_out], cx[off.w + (d + 3u) * hw_out]), hit);
+                    let w0 = cw[o0 + tap4 + q];
+                    acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
+                    let w1 = cw[o1 + tap4 + q];
+                    acc1 += w1.x * v0 + w1.y * v1 + w1.z * v2 + w1.w * v3;
+                    let w2 = cw[o2 + tap4 + q];
+                    acc2 += w2.x * v0 + w2.y * v1 + w2.z * v2 + w2.w * v3;
+                    let w3 = cw[o3 + tap4 + q];
+                    acc3 += w3.x * v0 + w3.y * v1 + w3.z * v2 + w3.w * v3;
+            }
+        }
+    }
+    dx_store(n, iy, ixs, keep, j0 + 0u, acc0);
+    dx_store(n, iy, ixs, keep, j0 + 1u, acc1);
+    dx_store(n, iy, ixs, keep, j0 + 2u, acc2);
+    dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
+}
+
+// Like conv2d_backward_input_window4, with dy also read through a uniform
+// window (whole images, starting at image cp.kc): with four or fewer output
+// channels each dy value feeds few multiply-adds, so its storage loads (~4 ns
+// each on llvmpipe) dominated; a uniform load costs about a tenth.
+// Bindings: 0 cyw (dy window), 1 cw, 2 cbias, 3 cy, 4 cp.
+@group(0) @binding(0) var<uniform> cyw: array<vec4<f32>, 4096>;
+
+fn dy_at(i: u32) -> f32 {
+    return cyw[i >> 2u][i & 3u];
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_backward_input_window4x(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let s = cp.stride;
+    // Groups of 4 pixels per (image, row, phase): phase px, columns px + s·(4g + e).
+    let groups = ((cp.w + s - 1u) / s + 3u) / 4u;
+    let g = gid.x % groups;
+    let t = gid.x / groups;
+    let px = t % s;
+    let iy = (t / s) % cp.h;
+    let n = cp.kc + t / (s * cp.h);
+    let j0 = gid.y * 4u;
+    if n >= cp.n || j0 >= cp.chs {
+        return;
+    }
+    let ixs = vec4<u32>(px) + vec4<u32>(s) * (vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u));
+    let keep = ixs < vec4<u32>(cp.w);
+    let d4 = cp.d / 4u;
+    let row4 = cp.k * cp.k * d4;
+    let last = cp.chs - 1u;
+    let o0 = min(j0 + 0u, last) * row4;
+    let o1 = min(j0 + 1u, last) * row4;
+    let o2 = min(j0 + 2u, last) * row4;
+    let o3 = min(j0 + 3u, last) * row4;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    let hw_out = cp.ho * cp.wo;
+    let n_base = (n - cp.kc) * cp.d * hw_out;
+    let ty = iy + cp.pad;
+    // Only the taps kh ≡ ty (mod s), kw ≡ px + pad (mod s) reach these pixels.
+    for (var kh = ty % s; kh < cp.k; kh += s) {
+        if kh > ty || (ty - kh) / s >= cp.ho {
+            continue;
+        }
+        let oy = (ty - kh) / s;
+        for (var kw = (px + cp.pad) % s; kw < cp.k; kw += s) {
+            let tx = vec4<i32>(ixs) + vec4<i32>(i32(cp.pad) - i32(kw));
+            let ox = tx / vec4<i32>(i32(s));
+            let hit = keep & (tx >= vec4<i32>(0)) & (ox < vec4<i32>(i32(cp.wo)));
+            if !any(hit) {
+                continue;
+            }
+            let off = vec4<u32>(n_base + oy * cp.wo) + vec4<u32>(clamp(ox, vec4<i32>(0), vec4<i32>(i32(cp.wo) - 1)));
+            let tap4 = (kh * cp.k + kw) * d4;
+            for (var q = 0u; q < d4; q++) {
+                let d = q * 4u;
+                let v0 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + d * hw_out), dy_at(off.y + d * hw_out), dy_at(off.z + d * hw_out), dy_at(off.w + d * hw_out)), hit);
+                let v1 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 1u) * hw_out), dy_at(off.y + (d + 1u) * hw_out), dy_at(off.z + (d + 1u) * hw_out), dy_at(off.w + (d + 1u) * hw_out)), hit);
+                let v2 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 2u) * hw_out), dy_at(off.y + (d + 2u) * hw_out), dy_at(off.z + (d + 2u) * hw_out), dy_at(off.w + (d + 2u) * hw_out)), hit);
+                let v3 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 3u) * hw_out), dy_at(off.y + (d + 3u) * hw_out), dy_at(off.z + (d + 3u) * hw_out), dy_at(off.w + (d + 3u) * hw_out)), hit);
                     let w0 = cw[o0 + tap4 + q];
                     acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
                     let w1 = cw[o1 + tap4 + q];

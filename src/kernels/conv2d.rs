@@ -259,6 +259,78 @@ pub fn backward_input(
     backward_input_with(ctx, prefer_windows(ctx), s, dy, w, bias, dx, relu)
 }
 
+/// `conv2d_backward_input_window4x`: dy read through uniform windows of whole
+/// images as well as the (permuted) weights, one dispatch per window of
+/// images; None where an image of dy does not fit a window or windows would
+/// not start aligned.
+fn backward_input_dy_windows(
+    ctx: &Context,
+    s: ConvShape,
+    params: Params,
+    dy: &GpuSlice,
+    wp: &GpuSlice,
+    bias: &GpuSlice,
+    dx: &GpuSlice,
+) -> Result<Option<Vec<Dispatch>>> {
+    let image = s.d * s.ho() * s.wo();
+    let Some(per) = super::window_rows(ctx, image, s.n) else {
+        return Ok(None);
+    };
+    if !super::windows_fit(ctx, dy, image, s.n, per) {
+        return Ok(None);
+    }
+    let pipeline = ctx.pipeline("conv2d", "conv2d_backward_input_window4x", &[])?;
+    let layout = pipeline.get_bind_group_layout(0);
+    let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
+    let mut out = Vec::new();
+    for n0 in (0..s.n).step_by(per) {
+        let p = WindowParams {
+            conv: params,
+            ch0: 0,
+            chs: s.c as u32,
+            kc: n0 as u32,
+            accumulate: 0,
+        };
+        let uniform = ctx.uniform("conv2d_backward_input_window4x", &p);
+        let entries = [
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: super::window_binding(dy, (n0 * image * 4) as u64),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: super::window_binding(wp, 0),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: bias.binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: dx.binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 4,
+                resource: uniform.as_entire_binding(),
+            },
+        ];
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("conv2d_backward_input_window4x"),
+            layout: &layout,
+            entries: &entries,
+        });
+        let invocations = per.min(s.n - n0) * s.h * s.stride * groups_per_row;
+        out.push(Dispatch {
+            label: "conv2d_backward_input_window4x".to_string(),
+            pipeline: pipeline.clone(),
+            bind_group,
+            workgroups: [invocations.div_ceil(16) as u32, 1, 1],
+        });
+    }
+    ctx.check()?;
+    Ok(Some(out))
+}
+
 /// Like [`backward_input`]; `windows` asks for the uniform-window kernel where the shape allows it.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_input_with(
@@ -298,6 +370,12 @@ pub fn backward_input_with(
                 let invocations = s.n * s.h * s.stride * groups_per_row;
                 // Layers with very few output channels (a decoder's last) take
                 // the 4-channel kernel: the 16-channel one would mostly idle.
+                if s.c <= 4 && cc == s.c {
+                    if let Some(d) = backward_input_dy_windows(ctx, s, params, dy, &wp, bias, dx)? {
+                        out.extend(d);
+                        return Ok(out);
+                    }
+                }
                 let (entry, block) = if s.c <= 4 {
                     ("conv2d_backward_input_window4", 4)
                 } else {

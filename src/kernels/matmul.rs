@@ -668,13 +668,9 @@ fn subgroup(
     let (b_ks, b_ns) = if shape.trans_b { (1, kc) } else { (nb, 1) };
     let pipeline = ctx.pipeline("matmul_subgroup", "matmul_subgroup", &[])?;
     let layout = pipeline.get_bind_group_layout(0);
-    fn window(slice: &GpuSlice, chunk: usize, stride: usize) -> wgpu::BindingResource<'_> {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &slice.buffer,
-            offset: slice.offset + (chunk * stride * 4) as u64,
-            size: wgpu::BufferSize::new(super::WINDOW_BYTES),
-        })
-    }
+    let window = |slice, chunk: usize, stride: usize| {
+        super::window_binding(slice, (chunk * stride * 4) as u64)
+    };
     for ri in 0..mchunks {
         for ni in 0..nchunks {
             let rows = rb.min(m - ri * rb);

@@ -80,6 +80,15 @@ pub fn windows_fit(
         && last_start + WINDOW_BYTES <= src.buffer.size()
 }
 
+/// A uniform window (64 KiB) of `slice`, starting `offset` bytes into it.
+pub fn window_binding(slice: &GpuSlice, offset: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &slice.buffer,
+        offset: slice.offset + offset,
+        size: wgpu::BufferSize::new(WINDOW_BYTES),
+    })
+}
+
 /// A dispatch whose binding 1 is a uniform window of `src` starting at
 /// `offset` bytes; bindings 0, 2 (if the kernel reads one), 3 are storage, 4 the params.
 #[allow(clippy::too_many_arguments)]
@@ -97,11 +106,7 @@ pub fn window_dispatch<P: bytemuck::Pod>(
 ) -> Result<Dispatch> {
     let pipeline = ctx.pipeline(file, entry, &[])?;
     let uniform = ctx.uniform(entry, params);
-    let window = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-        buffer: &src.buffer,
-        offset: src.offset + offset,
-        size: wgpu::BufferSize::new(WINDOW_BYTES),
-    });
+    let window = window_binding(src, offset);
     let mut entries = vec![
         wgpu::BindGroupEntry {
             binding: 0,
