@@ -155,6 +155,9 @@ struct WindowParams {
     chs: u32,
     kc: u32,
     accumulate: u32,
+    n0: u32,
+    images: u32,
+    _pad: [u32; 2],
 }
 
 /// Output channels per invocation of the window kernels.
@@ -200,6 +203,42 @@ pub fn forward_with(
             super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc))
         {
             let mut out = Vec::new();
+            // x through uniform windows too, where whole images fit them.
+            let image = s.c * s.h * s.w;
+            let per = super::window_rows(ctx, image, s.n)
+                .filter(|&per| super::windows_fit(ctx, x, image, s.n, per));
+            if let Some(per) = per {
+                for d0 in (0..s.d).step_by(dc) {
+                    for n0 in (0..s.n).step_by(per) {
+                        let images = per.min(s.n - n0);
+                        let chs = dc.min(s.d - d0);
+                        let p = WindowParams {
+                            conv: params,
+                            ch0: d0 as u32,
+                            chs: chs as u32,
+                            n0: n0 as u32,
+                            images: images as u32,
+                            ..Zeroable::zeroed()
+                        };
+                        let groups = [
+                            (images * s.ho() * s.wo()).div_ceil(64) as u32,
+                            chs.div_ceil(WINDOW_CHANNELS) as u32,
+                            1,
+                        ];
+                        out.push(two_windows(
+                            ctx,
+                            "conv2d_forward_xwindow",
+                            (x, (n0 * image * 4) as u64),
+                            (w, (d0 * r * 4) as u64),
+                            bias,
+                            y,
+                            &p,
+                            groups,
+                        )?);
+                    }
+                }
+                return Ok(out);
+            }
             for d0 in (0..s.d).step_by(dc) {
                 let chs = dc.min(s.d - d0);
                 let p = WindowParams {
@@ -208,6 +247,7 @@ pub fn forward_with(
                     chs: chs as u32,
                     kc: 0,
                     accumulate: 0,
+                    ..Zeroable::zeroed()
                 };
                 let groups = [
                     (s.n * s.ho() * s.wo()).div_ceil(64) as u32,
@@ -259,13 +299,15 @@ pub fn backward_input(
     backward_input_with(ctx, prefer_windows(ctx), s, dy, w, bias, dx, relu)
 }
 
-/// `conv2d_backward_input_window4x`: dy read through uniform windows of whole
-/// images as well as the (permuted) weights, one dispatch per window of
-/// images; None where an image of dy does not fit a window or windows would
-/// not start aligned.
+/// The `*_xwindow` input-gradient kernels: dy read through uniform windows of
+/// whole images as well as the (permuted) weights (`cc` channels per window),
+/// one dispatch per window pair; None where an image of dy does not fit a
+/// window or windows would not start aligned.
+#[allow(clippy::too_many_arguments)]
 fn backward_input_dy_windows(
     ctx: &Context,
     s: ConvShape,
+    cc: usize,
     params: Params,
     dy: &GpuSlice,
     wp: &GpuSlice,
@@ -279,56 +321,97 @@ fn backward_input_dy_windows(
     if !super::windows_fit(ctx, dy, image, s.n, per) {
         return Ok(None);
     }
-    let pipeline = ctx.pipeline("conv2d", "conv2d_backward_input_window4x", &[])?;
-    let layout = pipeline.get_bind_group_layout(0);
     let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
+    // Few output channels take the 4-channel kernel: the 16-channel one would mostly idle.
+    let (entry, block) = if s.c <= 4 {
+        ("conv2d_backward_input_window4x", 4)
+    } else {
+        ("conv2d_backward_input_xwindow", WINDOW_CHANNELS)
+    };
+    let row = s.k * s.k * s.d;
     let mut out = Vec::new();
-    for n0 in (0..s.n).step_by(per) {
-        let p = WindowParams {
-            conv: params,
-            ch0: 0,
-            chs: s.c as u32,
-            kc: n0 as u32,
-            accumulate: 0,
-        };
-        let uniform = ctx.uniform("conv2d_backward_input_window4x", &p);
-        let entries = [
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: super::window_binding(dy, (n0 * image * 4) as u64),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: super::window_binding(wp, 0),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: bias.binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: dx.binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 4,
-                resource: uniform.as_entire_binding(),
-            },
-        ];
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("conv2d_backward_input_window4x"),
-            layout: &layout,
-            entries: &entries,
-        });
-        let invocations = per.min(s.n - n0) * s.h * s.stride * groups_per_row;
-        out.push(Dispatch {
-            label: "conv2d_backward_input_window4x".to_string(),
-            pipeline: pipeline.clone(),
-            bind_group,
-            workgroups: [invocations.div_ceil(16) as u32, 1, 1],
-        });
+    for c0 in (0..s.c).step_by(cc) {
+        for n0 in (0..s.n).step_by(per) {
+            let images = per.min(s.n - n0);
+            let chs = cc.min(s.c - c0);
+            let p = WindowParams {
+                conv: params,
+                ch0: c0 as u32,
+                chs: chs as u32,
+                n0: n0 as u32,
+                images: images as u32,
+                ..Zeroable::zeroed()
+            };
+            let invocations = images * s.h * s.stride * groups_per_row;
+            out.push(two_windows(
+                ctx,
+                entry,
+                (dy, (n0 * image * 4) as u64),
+                (wp, (c0 * row * 4) as u64),
+                bias,
+                dx,
+                &p,
+                [
+                    invocations.div_ceil(16) as u32,
+                    chs.div_ceil(block) as u32,
+                    1,
+                ],
+            )?);
+        }
     }
-    ctx.check()?;
     Ok(Some(out))
+}
+
+/// A dispatch of a `*_xwindow`-style kernel: binding 0 a uniform window of the
+/// activations (whole images), 1 a uniform window of the weights, 2 bias,
+/// 3 the output, 4 the params.
+#[allow(clippy::too_many_arguments)]
+fn two_windows(
+    ctx: &Context,
+    entry: &str,
+    act: (&GpuSlice, u64),
+    weights: (&GpuSlice, u64),
+    bias: &GpuSlice,
+    out: &GpuSlice,
+    params: &WindowParams,
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let pipeline = ctx.pipeline("conv2d", entry, &[])?;
+    let uniform = ctx.uniform(entry, params);
+    let entries = [
+        wgpu::BindGroupEntry {
+            binding: 0,
+            resource: super::window_binding(act.0, act.1),
+        },
+        wgpu::BindGroupEntry {
+            binding: 1,
+            resource: super::window_binding(weights.0, weights.1),
+        },
+        wgpu::BindGroupEntry {
+            binding: 2,
+            resource: bias.binding(),
+        },
+        wgpu::BindGroupEntry {
+            binding: 3,
+            resource: out.binding(),
+        },
+        wgpu::BindGroupEntry {
+            binding: 4,
+            resource: uniform.as_entire_binding(),
+        },
+    ];
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(entry),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    ctx.check()?;
+    Ok(Dispatch {
+        label: entry.to_string(),
+        pipeline,
+        bind_group,
+        workgroups,
+    })
 }
 
 /// Like [`backward_input`]; `windows` asks for the uniform-window kernel where the shape allows it.
@@ -370,11 +453,9 @@ pub fn backward_input_with(
                 let invocations = s.n * s.h * s.stride * groups_per_row;
                 // Layers with very few output channels (a decoder's last) take
                 // the 4-channel kernel: the 16-channel one would mostly idle.
-                if s.c <= 4 && cc == s.c {
-                    if let Some(d) = backward_input_dy_windows(ctx, s, params, dy, &wp, bias, dx)? {
-                        out.extend(d);
-                        return Ok(out);
-                    }
+                if let Some(d) = backward_input_dy_windows(ctx, s, cc, params, dy, &wp, bias, dx)? {
+                    out.extend(d);
+                    return Ok(out);
                 }
                 let (entry, block) = if s.c <= 4 {
                     ("conv2d_backward_input_window4", 4)
@@ -389,6 +470,7 @@ pub fn backward_input_with(
                         chs: chs as u32,
                         kc: 0,
                         accumulate: 0,
+                        ..Zeroable::zeroed()
                     };
                     let groups = [
                         invocations.div_ceil(16) as u32,
@@ -471,6 +553,7 @@ pub fn backward_weight_with(
             chs: 0,
             kc: kc as u32,
             accumulate: 0,
+            ..Zeroable::zeroed()
         };
         let mut out = vec![ctx.dispatch(
             "conv2d",
