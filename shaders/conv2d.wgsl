@@ -251,19 +251,23 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // Uniform-window variants for CPU adapters (llvmpipe), where a storage load
-// costs several times a uniform load: the weights go through 64 KiB uniform
-// windows, one dispatch per window of 16-channel blocks, and each invocation
+// costs about ten times a uniform load: the weights go through 64 KiB uniform
+// windows (one dispatch per window of channel blocks) and so do the
+// activations, whole images at a time (one dispatch per window of images;
+// images too large for a window take the plain kernels above). Each invocation
 // computes 16 channels × 4 pixels, so one gathered input value feeds 16
-// multiply-adds (conv2d_backward_input_window4: 4 channels, for layers with
-// very few output channels). Both need their summed axis in groups of 4.
+// multiply-adds (conv2d_backward_input_window4x: 4 channels, for layers with
+// very few output channels). All need their summed axis in groups of 4.
 //
-// conv2d_forward_window: window = rows d0 .. d0+dc of w (D, C·K·K), C·K·K % 4 == 0.
-// conv2d_backward_input_window: window = rows of the permuted weights
-// wp[c, kh, kw, d] (see conv2d_weight_permute), D % 4 == 0. Input pixels are
-// taken in groups of 4 of the same stride phase, so the taps that reach them
-// are the same for all four and the others are never visited.
-// Bindings (both): 0 cx (forward x / backward dy), 1 cw (window), 2 cbias,
-// 3 cy (forward y / backward dx), 4 cp.
+// conv2d_forward_xwindow: weight window = rows d0 .. d0+dc of w (D, C·K·K),
+// C·K·K % 4 == 0; activation window = images n0 .. n0 + images of x.
+// conv2d_backward_input_xwindow / _window4x: weight window = rows of the
+// permuted weights wp[c, kh, kw, d] (see conv2d_weight_permute), D % 4 == 0;
+// activation window = images of dy. Input pixels are taken in groups of 4 of
+// the same stride phase, so the taps that reach them are the same for all
+// four and the others are never visited.
+// Bindings: 0 aw (activation window; conv2d_backward_weight_window reads x
+// from storage as cx), 1 cw (weight window), 2 cbias, 3 cy (y or dx), 4 cp.
 
 struct ConvWindowParams {
     n: u32,
@@ -309,19 +313,6 @@ fn window_epilogue(channel: u32, value: f32) -> f32 {
     return v;
 }
 
-// x at channel c, tap (kh, kw) for four pixels; 0 outside the image.
-fn gather_taps(base: vec4<u32>, iy0: vec4<i32>, ix0: vec4<i32>, c: u32, kh: u32, kw: u32) -> vec4<f32> {
-    let iy = iy0 + vec4<i32>(i32(kh));
-    let ix = ix0 + vec4<i32>(i32(kw));
-    let hi = vec4<i32>(i32(cp.h) - 1);
-    let wi = vec4<i32>(i32(cp.w) - 1);
-    let inside = (iy >= vec4<i32>(0)) & (iy <= hi) & (ix >= vec4<i32>(0)) & (ix <= wi);
-    let idx = base + vec4<u32>(c * cp.h * cp.w) + vec4<u32>(clamp(iy, vec4<i32>(0), hi)) * cp.w
-        + vec4<u32>(clamp(ix, vec4<i32>(0), wi));
-    let v = vec4<f32>(cx[idx.x], cx[idx.y], cx[idx.z], cx[idx.w]);
-    return select(vec4<f32>(0.0), v, inside);
-}
-
 fn conv_store(n_pix: u32, pix0: u32, j: u32, acc: vec4<f32>) {
     if j >= cp.chs {
         return;
@@ -336,123 +327,6 @@ fn conv_store(n_pix: u32, pix0: u32, j: u32, acc: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(16, 1, 1)
-fn conv2d_forward_window(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let hw_out = cp.ho * cp.wo;
-    let n_pix = cp.n * hw_out;
-    let pix0 = gid.x * 4u;
-    let j0 = gid.y * 16u;
-    if pix0 >= n_pix || j0 >= cp.chs {
-        return;
-    }
-    var base: vec4<u32>;
-    var iy0: vec4<i32>;
-    var ix0: vec4<i32>;
-    for (var e = 0u; e < 4u; e++) {
-        let pix = min(pix0 + e, n_pix - 1u);
-        let r = pix % hw_out;
-        base[e] = (pix / hw_out) * cp.c * cp.h * cp.w;
-        iy0[e] = i32((r / cp.wo) * cp.stride) - i32(cp.pad);
-        ix0[e] = i32((r % cp.wo) * cp.stride) - i32(cp.pad);
-    }
-    let r4 = cp.c * cp.k * cp.k / 4u;
-    let last = cp.chs - 1u;
-    let o0 = min(j0 + 0u, last) * r4;
-    let o1 = min(j0 + 1u, last) * r4;
-    let o2 = min(j0 + 2u, last) * r4;
-    let o3 = min(j0 + 3u, last) * r4;
-    let o4 = min(j0 + 4u, last) * r4;
-    let o5 = min(j0 + 5u, last) * r4;
-    let o6 = min(j0 + 6u, last) * r4;
-    let o7 = min(j0 + 7u, last) * r4;
-    let o8 = min(j0 + 8u, last) * r4;
-    let o9 = min(j0 + 9u, last) * r4;
-    let o10 = min(j0 + 10u, last) * r4;
-    let o11 = min(j0 + 11u, last) * r4;
-    let o12 = min(j0 + 12u, last) * r4;
-    let o13 = min(j0 + 13u, last) * r4;
-    let o14 = min(j0 + 14u, last) * r4;
-    let o15 = min(j0 + 15u, last) * r4;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    var acc4 = vec4<f32>(0.0);
-    var acc5 = vec4<f32>(0.0);
-    var acc6 = vec4<f32>(0.0);
-    var acc7 = vec4<f32>(0.0);
-    var acc8 = vec4<f32>(0.0);
-    var acc9 = vec4<f32>(0.0);
-    var acc10 = vec4<f32>(0.0);
-    var acc11 = vec4<f32>(0.0);
-    var acc12 = vec4<f32>(0.0);
-    var acc13 = vec4<f32>(0.0);
-    var acc14 = vec4<f32>(0.0);
-    var acc15 = vec4<f32>(0.0);
-    // (c, kh, kw) of the next summed index, stepped without divisions.
-    var c = 0u;
-    var kh = 0u;
-    var kw = 0u;
-    for (var q = 0u; q < r4; q++) {
-        let x0 = gather_taps(base, iy0, ix0, c, kh, kw);
-        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x1 = gather_taps(base, iy0, ix0, c, kh, kw);
-        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x2 = gather_taps(base, iy0, ix0, c, kh, kw);
-        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x3 = gather_taps(base, iy0, ix0, c, kh, kw);
-        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let w0 = cw[o0 + q];
-        acc0 += w0.x * x0 + w0.y * x1 + w0.z * x2 + w0.w * x3;
-        let w1 = cw[o1 + q];
-        acc1 += w1.x * x0 + w1.y * x1 + w1.z * x2 + w1.w * x3;
-        let w2 = cw[o2 + q];
-        acc2 += w2.x * x0 + w2.y * x1 + w2.z * x2 + w2.w * x3;
-        let w3 = cw[o3 + q];
-        acc3 += w3.x * x0 + w3.y * x1 + w3.z * x2 + w3.w * x3;
-        let w4 = cw[o4 + q];
-        acc4 += w4.x * x0 + w4.y * x1 + w4.z * x2 + w4.w * x3;
-        let w5 = cw[o5 + q];
-        acc5 += w5.x * x0 + w5.y * x1 + w5.z * x2 + w5.w * x3;
-        let w6 = cw[o6 + q];
-        acc6 += w6.x * x0 + w6.y * x1 + w6.z * x2 + w6.w * x3;
-        let w7 = cw[o7 + q];
-        acc7 += w7.x * x0 + w7.y * x1 + w7.z * x2 + w7.w * x3;
-        let w8 = cw[o8 + q];
-        acc8 += w8.x * x0 + w8.y * x1 + w8.z * x2 + w8.w * x3;
-        let w9 = cw[o9 + q];
-        acc9 += w9.x * x0 + w9.y * x1 + w9.z * x2 + w9.w * x3;
-        let w10 = cw[o10 + q];
-        acc10 += w10.x * x0 + w10.y * x1 + w10.z * x2 + w10.w * x3;
-        let w11 = cw[o11 + q];
-        acc11 += w11.x * x0 + w11.y * x1 + w11.z * x2 + w11.w * x3;
-        let w12 = cw[o12 + q];
-        acc12 += w12.x * x0 + w12.y * x1 + w12.z * x2 + w12.w * x3;
-        let w13 = cw[o13 + q];
-        acc13 += w13.x * x0 + w13.y * x1 + w13.z * x2 + w13.w * x3;
-        let w14 = cw[o14 + q];
-        acc14 += w14.x * x0 + w14.y * x1 + w14.z * x2 + w14.w * x3;
-        let w15 = cw[o15 + q];
-        acc15 += w15.x * x0 + w15.y * x1 + w15.z * x2 + w15.w * x3;
-    }
-    conv_store(n_pix, pix0, j0 + 0u, acc0);
-    conv_store(n_pix, pix0, j0 + 1u, acc1);
-    conv_store(n_pix, pix0, j0 + 2u, acc2);
-    conv_store(n_pix, pix0, j0 + 3u, acc3);
-    conv_store(n_pix, pix0, j0 + 4u, acc4);
-    conv_store(n_pix, pix0, j0 + 5u, acc5);
-    conv_store(n_pix, pix0, j0 + 6u, acc6);
-    conv_store(n_pix, pix0, j0 + 7u, acc7);
-    conv_store(n_pix, pix0, j0 + 8u, acc8);
-    conv_store(n_pix, pix0, j0 + 9u, acc9);
-    conv_store(n_pix, pix0, j0 + 10u, acc10);
-    conv_store(n_pix, pix0, j0 + 11u, acc11);
-    conv_store(n_pix, pix0, j0 + 12u, acc12);
-    conv_store(n_pix, pix0, j0 + 13u, acc13);
-    conv_store(n_pix, pix0, j0 + 14u, acc14);
-    conv_store(n_pix, pix0, j0 + 15u, acc15);
-}
-
 fn dx_store(n: u32, iy: u32, ixs: vec4<u32>, keep: vec4<bool>, j: u32, acc: vec4<f32>) {
     if j >= cp.chs {
         return;
@@ -465,210 +339,10 @@ fn dx_store(n: u32, iy: u32, ixs: vec4<u32>, keep: vec4<bool>, j: u32, acc: vec4
     }
 }
 
-@compute @workgroup_size(16, 1, 1)
-fn conv2d_backward_input_window(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let s = cp.stride;
-    // Groups of 4 pixels per (image, row, phase): phase px, columns px + s·(4g + e).
-    let groups = ((cp.w + s - 1u) / s + 3u) / 4u;
-    let g = gid.x % groups;
-    let t = gid.x / groups;
-    let px = t % s;
-    let iy = (t / s) % cp.h;
-    let n = t / (s * cp.h);
-    let j0 = gid.y * 16u;
-    if n >= cp.n || j0 >= cp.chs {
-        return;
-    }
-    let ixs = vec4<u32>(px) + vec4<u32>(s) * (vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u));
-    let keep = ixs < vec4<u32>(cp.w);
-    let d4 = cp.d / 4u;
-    let row4 = cp.k * cp.k * d4;
-    let last = cp.chs - 1u;
-    let o0 = min(j0 + 0u, last) * row4;
-    let o1 = min(j0 + 1u, last) * row4;
-    let o2 = min(j0 + 2u, last) * row4;
-    let o3 = min(j0 + 3u, last) * row4;
-    let o4 = min(j0 + 4u, last) * row4;
-    let o5 = min(j0 + 5u, last) * row4;
-    let o6 = min(j0 + 6u, last) * row4;
-    let o7 = min(j0 + 7u, last) * row4;
-    let o8 = min(j0 + 8u, last) * row4;
-    let o9 = min(j0 + 9u, last) * row4;
-    let o10 = min(j0 + 10u, last) * row4;
-    let o11 = min(j0 + 11u, last) * row4;
-    let o12 = min(j0 + 12u, last) * row4;
-    let o13 = min(j0 + 13u, last) * row4;
-    let o14 = min(j0 + 14u, last) * row4;
-    let o15 = min(j0 + 15u, last) * row4;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    var acc4 = vec4<f32>(0.0);
-    var acc5 = vec4<f32>(0.0);
-    var acc6 = vec4<f32>(0.0);
-    var acc7 = vec4<f32>(0.0);
-    var acc8 = vec4<f32>(0.0);
-    var acc9 = vec4<f32>(0.0);
-    var acc10 = vec4<f32>(0.0);
-    var acc11 = vec4<f32>(0.0);
-    var acc12 = vec4<f32>(0.0);
-    var acc13 = vec4<f32>(0.0);
-    var acc14 = vec4<f32>(0.0);
-    var acc15 = vec4<f32>(0.0);
-    let hw_out = cp.ho * cp.wo;
-    let n_base = n * cp.d * hw_out;
-    let ty = iy + cp.pad;
-    // Only the taps kh ≡ ty (mod s), kw ≡ px + pad (mod s) reach these pixels.
-    for (var kh = ty % s; kh < cp.k; kh += s) {
-        if kh > ty || (ty - kh) / s >= cp.ho {
-            continue;
-        }
-        let oy = (ty - kh) / s;
-        for (var kw = (px + cp.pad) % s; kw < cp.k; kw += s) {
-            let tx = vec4<i32>(ixs) + vec4<i32>(i32(cp.pad) - i32(kw));
-            let ox = tx / vec4<i32>(i32(s));
-            let hit = keep & (tx >= vec4<i32>(0)) & (ox < vec4<i32>(i32(cp.wo)));
-            if !any(hit) {
-                continue;
-            }
-            let off = vec4<u32>(n_base + oy * cp.wo) + vec4<u32>(clamp(ox, vec4<i32>(0), vec4<i32>(i32(cp.wo) - 1)));
-            let tap4 = (kh * cp.k + kw) * d4;
-            for (var q = 0u; q < d4; q++) {
-                let d = q * 4u;
-                let v0 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + d * hw_out], cx[off.y + d * hw_out], cx[off.z + d * hw_out], cx[off.w + d * hw_out]), hit);
-                let v1 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 1u) * hw_out], cx[off.y + (d + 1u) * hw_out], cx[off.z + (d + 1u) * hw_out], cx[off.w + (d + 1u) * hw_out]), hit);
-                let v2 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 2u) * hw_out], cx[off.y + (d + 2u) * hw_out], cx[off.z + (d + 2u) * hw_out], cx[off.w + (d + 2u) * hw_out]), hit);
-                let v3 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 3u) * hw_out], cx[off.y + (d + 3u) * hw_out], cx[off.z + (d + 3u) * hw_out], cx[off.w + (d + 3u) * hw_out]), hit);
-                    let w0 = cw[o0 + tap4 + q];
-                    acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
-                    let w1 = cw[o1 + tap4 + q];
-                    acc1 += w1.x * v0 + w1.y * v1 + w1.z * v2 + w1.w * v3;
-                    let w2 = cw[o2 + tap4 + q];
-                    acc2 += w2.x * v0 + w2.y * v1 + w2.z * v2 + w2.w * v3;
-                    let w3 = cw[o3 + tap4 + q];
-                    acc3 += w3.x * v0 + w3.y * v1 + w3.z * v2 + w3.w * v3;
-                    let w4 = cw[o4 + tap4 + q];
-                    acc4 += w4.x * v0 + w4.y * v1 + w4.z * v2 + w4.w * v3;
-                    let w5 = cw[o5 + tap4 + q];
-                    acc5 += w5.x * v0 + w5.y * v1 + w5.z * v2 + w5.w * v3;
-                    let w6 = cw[o6 + tap4 + q];
-                    acc6 += w6.x * v0 + w6.y * v1 + w6.z * v2 + w6.w * v3;
-                    let w7 = cw[o7 + tap4 + q];
-                    acc7 += w7.x * v0 + w7.y * v1 + w7.z * v2 + w7.w * v3;
-                    let w8 = cw[o8 + tap4 + q];
-                    acc8 += w8.x * v0 + w8.y * v1 + w8.z * v2 + w8.w * v3;
-                    let w9 = cw[o9 + tap4 + q];
-                    acc9 += w9.x * v0 + w9.y * v1 + w9.z * v2 + w9.w * v3;
-                    let w10 = cw[o10 + tap4 + q];
-                    acc10 += w10.x * v0 + w10.y * v1 + w10.z * v2 + w10.w * v3;
-                    let w11 = cw[o11 + tap4 + q];
-                    acc11 += w11.x * v0 + w11.y * v1 + w11.z * v2 + w11.w * v3;
-                    let w12 = cw[o12 + tap4 + q];
-                    acc12 += w12.x * v0 + w12.y * v1 + w12.z * v2 + w12.w * v3;
-                    let w13 = cw[o13 + tap4 + q];
-                    acc13 += w13.x * v0 + w13.y * v1 + w13.z * v2 + w13.w * v3;
-                    let w14 = cw[o14 + tap4 + q];
-                    acc14 += w14.x * v0 + w14.y * v1 + w14.z * v2 + w14.w * v3;
-                    let w15 = cw[o15 + tap4 + q];
-                    acc15 += w15.x * v0 + w15.y * v1 + w15.z * v2 + w15.w * v3;
-            }
-        }
-    }
-    dx_store(n, iy, ixs, keep, j0 + 0u, acc0);
-    dx_store(n, iy, ixs, keep, j0 + 1u, acc1);
-    dx_store(n, iy, ixs, keep, j0 + 2u, acc2);
-    dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
-    dx_store(n, iy, ixs, keep, j0 + 4u, acc4);
-    dx_store(n, iy, ixs, keep, j0 + 5u, acc5);
-    dx_store(n, iy, ixs, keep, j0 + 6u, acc6);
-    dx_store(n, iy, ixs, keep, j0 + 7u, acc7);
-    dx_store(n, iy, ixs, keep, j0 + 8u, acc8);
-    dx_store(n, iy, ixs, keep, j0 + 9u, acc9);
-    dx_store(n, iy, ixs, keep, j0 + 10u, acc10);
-    dx_store(n, iy, ixs, keep, j0 + 11u, acc11);
-    dx_store(n, iy, ixs, keep, j0 + 12u, acc12);
-    dx_store(n, iy, ixs, keep, j0 + 13u, acc13);
-    dx_store(n, iy, ixs, keep, j0 + 14u, acc14);
-    dx_store(n, iy, ixs, keep, j0 + 15u, acc15);
-}
-
-@compute @workgroup_size(16, 1, 1)
-fn conv2d_backward_input_window4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let s = cp.stride;
-    // Groups of 4 pixels per (image, row, phase): phase px, columns px + s·(4g + e).
-    let groups = ((cp.w + s - 1u) / s + 3u) / 4u;
-    let g = gid.x % groups;
-    let t = gid.x / groups;
-    let px = t % s;
-    let iy = (t / s) % cp.h;
-    let n = t / (s * cp.h);
-    let j0 = gid.y * 4u;
-    if n >= cp.n || j0 >= cp.chs {
-        return;
-    }
-    let ixs = vec4<u32>(px) + vec4<u32>(s) * (vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u));
-    let keep = ixs < vec4<u32>(cp.w);
-    let d4 = cp.d / 4u;
-    let row4 = cp.k * cp.k * d4;
-    let last = cp.chs - 1u;
-    let o0 = min(j0 + 0u, last) * row4;
-    let o1 = min(j0 + 1u, last) * row4;
-    let o2 = min(j0 + 2u, last) * row4;
-    let o3 = min(j0 + 3u, last) * row4;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    let hw_out = cp.ho * cp.wo;
-    let n_base = n * cp.d * hw_out;
-    let ty = iy + cp.pad;
-    // Only the taps kh ≡ ty (mod s), kw ≡ px + pad (mod s) reach these pixels.
-    for (var kh = ty % s; kh < cp.k; kh += s) {
-        if kh > ty || (ty - kh) / s >= cp.ho {
-            continue;
-        }
-        let oy = (ty - kh) / s;
-        for (var kw = (px + cp.pad) % s; kw < cp.k; kw += s) {
-            let tx = vec4<i32>(ixs) + vec4<i32>(i32(cp.pad) - i32(kw));
-            let ox = tx / vec4<i32>(i32(s));
-            let hit = keep & (tx >= vec4<i32>(0)) & (ox < vec4<i32>(i32(cp.wo)));
-            if !any(hit) {
-                continue;
-            }
-            let off = vec4<u32>(n_base + oy * cp.wo) + vec4<u32>(clamp(ox, vec4<i32>(0), vec4<i32>(i32(cp.wo) - 1)));
-            let tap4 = (kh * cp.k + kw) * d4;
-            for (var q = 0u; q < d4; q++) {
-                let d = q * 4u;
-                let v0 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + d * hw_out], cx[off.y + d * hw_out], cx[off.z + d * hw_out], cx[off.w + d * hw_out]), hit);
-                let v1 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 1u) * hw_out], cx[off.y + (d + 1u) * hw_out], cx[off.z + (d + 1u) * hw_out], cx[off.w + (d + 1u) * hw_out]), hit);
-                let v2 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 2u) * hw_out], cx[off.y + (d + 2u) * hw_out], cx[off.z + (d + 2u) * hw_out], cx[off.w + (d + 2u) * hw_out]), hit);
-                let v3 = select(vec4<f32>(0.0), vec4<f32>(cx[off.x + (d + 3u) * hw_out], cx[off.y + (d + 3u) * hw_out], cx[off.z + (d + 3u) * hw_out], cx[off.w + (d + 3u) * hw_out]), hit);
-                    let w0 = cw[o0 + tap4 + q];
-                    acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
-                    let w1 = cw[o1 + tap4 + q];
-                    acc1 += w1.x * v0 + w1.y * v1 + w1.z * v2 + w1.w * v3;
-                    let w2 = cw[o2 + tap4 + q];
-                    acc2 += w2.x * v0 + w2.y * v1 + w2.z * v2 + w2.w * v3;
-                    let w3 = cw[o3 + tap4 + q];
-                    acc3 += w3.x * v0 + w3.y * v1 + w3.z * v2 + w3.w * v3;
-            }
-        }
-    }
-    dx_store(n, iy, ixs, keep, j0 + 0u, acc0);
-    dx_store(n, iy, ixs, keep, j0 + 1u, acc1);
-    dx_store(n, iy, ixs, keep, j0 + 2u, acc2);
-    dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
-}
-
-// Like conv2d_backward_input_window4, with dy also read through a uniform
-// window (whole images n0 .. n0 + images): with four or fewer output channels
-// each dy value feeds few multiply-adds, so its storage loads (~4 ns each on
-// llvmpipe) dominated; a uniform load costs about a tenth.
-// Bindings: 0 aw (dy window), 1 cw, 2 cbias, 3 cy, 4 cp.
+// Activations (x or dy) of whole images n0 .. n0 + images, as a uniform window.
 @group(0) @binding(0) var<uniform> aw: array<vec4<f32>, 4096>;
 
-fn dy_at(i: u32) -> f32 {
+fn act_at(i: u32) -> f32 {
     return aw[i >> 2u][i & 3u];
 }
 
@@ -719,10 +393,10 @@ fn conv2d_backward_input_window4x(@builtin(global_invocation_id) gid: vec3<u32>)
             let tap4 = (kh * cp.k + kw) * d4;
             for (var q = 0u; q < d4; q++) {
                 let d = q * 4u;
-                let v0 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + d * hw_out), dy_at(off.y + d * hw_out), dy_at(off.z + d * hw_out), dy_at(off.w + d * hw_out)), hit);
-                let v1 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 1u) * hw_out), dy_at(off.y + (d + 1u) * hw_out), dy_at(off.z + (d + 1u) * hw_out), dy_at(off.w + (d + 1u) * hw_out)), hit);
-                let v2 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 2u) * hw_out), dy_at(off.y + (d + 2u) * hw_out), dy_at(off.z + (d + 2u) * hw_out), dy_at(off.w + (d + 2u) * hw_out)), hit);
-                let v3 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 3u) * hw_out), dy_at(off.y + (d + 3u) * hw_out), dy_at(off.z + (d + 3u) * hw_out), dy_at(off.w + (d + 3u) * hw_out)), hit);
+                let v0 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + d * hw_out), act_at(off.y + d * hw_out), act_at(off.z + d * hw_out), act_at(off.w + d * hw_out)), hit);
+                let v1 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 1u) * hw_out), act_at(off.y + (d + 1u) * hw_out), act_at(off.z + (d + 1u) * hw_out), act_at(off.w + (d + 1u) * hw_out)), hit);
+                let v2 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 2u) * hw_out), act_at(off.y + (d + 2u) * hw_out), act_at(off.z + (d + 2u) * hw_out), act_at(off.w + (d + 2u) * hw_out)), hit);
+                let v3 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 3u) * hw_out), act_at(off.y + (d + 3u) * hw_out), act_at(off.z + (d + 3u) * hw_out), act_at(off.w + (d + 3u) * hw_out)), hit);
                     let w0 = cw[o0 + tap4 + q];
                     acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
                     let w1 = cw[o1 + tap4 + q];
@@ -944,11 +618,8 @@ fn conv2d_dy_chunks(@builtin(global_invocation_id) gid: vec3<u32>) {
     dc_out[i] = v;
 }
 
-// conv2d_forward_window with x also read through a uniform window of whole
-// images (n0 .. n0 + images, at binding 0 as `aw`): each x value feeds 16
-// output channels, yet its storage load still cost more than those 64
-// multiply-adds on llvmpipe. Bindings: 0 aw (x window), 1 cw, 2 cbias, 3 cy, 4 cp.
-fn gather_taps_w(base: vec4<u32>, iy0: vec4<i32>, ix0: vec4<i32>, c: u32, kh: u32, kw: u32) -> vec4<f32> {
+// The inputs of tap (c, kh, kw) for four pixels; 0 where the tap falls in the padding.
+fn gather_taps(base: vec4<u32>, iy0: vec4<i32>, ix0: vec4<i32>, c: u32, kh: u32, kw: u32) -> vec4<f32> {
     let iy = iy0 + vec4<i32>(i32(kh));
     let ix = ix0 + vec4<i32>(i32(kw));
     let hi = vec4<i32>(i32(cp.h) - 1);
@@ -956,7 +627,7 @@ fn gather_taps_w(base: vec4<u32>, iy0: vec4<i32>, ix0: vec4<i32>, c: u32, kh: u3
     let inside = (iy >= vec4<i32>(0)) & (iy <= hi) & (ix >= vec4<i32>(0)) & (ix <= wi);
     let idx = base + vec4<u32>(c * cp.h * cp.w) + vec4<u32>(clamp(iy, vec4<i32>(0), hi)) * cp.w
         + vec4<u32>(clamp(ix, vec4<i32>(0), wi));
-    let v = vec4<f32>(dy_at(idx.x), dy_at(idx.y), dy_at(idx.z), dy_at(idx.w));
+    let v = vec4<f32>(act_at(idx.x), act_at(idx.y), act_at(idx.z), act_at(idx.w));
     return select(vec4<f32>(0.0), v, inside);
 }
 
@@ -1018,13 +689,13 @@ fn conv2d_forward_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) {
     var kh = 0u;
     var kw = 0u;
     for (var q = 0u; q < r4; q++) {
-        let x0 = gather_taps_w(base, iy0, ix0, c, kh, kw);
+        let x0 = gather_taps(base, iy0, ix0, c, kh, kw);
         kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x1 = gather_taps_w(base, iy0, ix0, c, kh, kw);
+        let x1 = gather_taps(base, iy0, ix0, c, kh, kw);
         kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x2 = gather_taps_w(base, iy0, ix0, c, kh, kw);
+        let x2 = gather_taps(base, iy0, ix0, c, kh, kw);
         kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
-        let x3 = gather_taps_w(base, iy0, ix0, c, kh, kw);
+        let x3 = gather_taps(base, iy0, ix0, c, kh, kw);
         kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
         let w0 = cw[o0 + q];
         acc0 += w0.x * x0 + w0.y * x1 + w0.z * x2 + w0.w * x3;
@@ -1077,8 +748,6 @@ fn conv2d_forward_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) {
     conv_store(n_pix, pix0, j0 + 15u, acc15);
 }
 
-// conv2d_backward_input_window with dy read through a uniform window of whole
-// images too (n0 .. n0 + images). Bindings: 0 aw (dy window), 1 cw, 2 cbias, 3 cy, 4 cp.
 @compute @workgroup_size(16, 1, 1)
 fn conv2d_backward_input_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) {
     let s = cp.stride;
@@ -1150,10 +819,10 @@ fn conv2d_backward_input_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) 
             let tap4 = (kh * cp.k + kw) * d4;
             for (var q = 0u; q < d4; q++) {
                 let d = q * 4u;
-                let v0 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + d * hw_out), dy_at(off.y + d * hw_out), dy_at(off.z + d * hw_out), dy_at(off.w + d * hw_out)), hit);
-                let v1 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 1u) * hw_out), dy_at(off.y + (d + 1u) * hw_out), dy_at(off.z + (d + 1u) * hw_out), dy_at(off.w + (d + 1u) * hw_out)), hit);
-                let v2 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 2u) * hw_out), dy_at(off.y + (d + 2u) * hw_out), dy_at(off.z + (d + 2u) * hw_out), dy_at(off.w + (d + 2u) * hw_out)), hit);
-                let v3 = select(vec4<f32>(0.0), vec4<f32>(dy_at(off.x + (d + 3u) * hw_out), dy_at(off.y + (d + 3u) * hw_out), dy_at(off.z + (d + 3u) * hw_out), dy_at(off.w + (d + 3u) * hw_out)), hit);
+                let v0 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + d * hw_out), act_at(off.y + d * hw_out), act_at(off.z + d * hw_out), act_at(off.w + d * hw_out)), hit);
+                let v1 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 1u) * hw_out), act_at(off.y + (d + 1u) * hw_out), act_at(off.z + (d + 1u) * hw_out), act_at(off.w + (d + 1u) * hw_out)), hit);
+                let v2 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 2u) * hw_out), act_at(off.y + (d + 2u) * hw_out), act_at(off.z + (d + 2u) * hw_out), act_at(off.w + (d + 2u) * hw_out)), hit);
+                let v3 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 3u) * hw_out), act_at(off.y + (d + 3u) * hw_out), act_at(off.z + (d + 3u) * hw_out), act_at(off.w + (d + 3u) * hw_out)), hit);
                     let w0 = cw[o0 + tap4 + q];
                     acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
                     let w1 = cw[o1 + tap4 + q];

@@ -198,74 +198,42 @@ pub fn forward_with(
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let r = s.c * s.k * s.k;
+    // Weights and x through uniform windows, where rows of w and whole images fit them.
+    let image = s.c * s.h * s.w;
+    let dc = super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc));
+    let per = super::window_rows(ctx, image, s.n)
+        .filter(|&per| super::windows_fit(ctx, x, image, s.n, per));
     if windows && r.is_multiple_of(4) {
-        if let Some(dc) =
-            super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc))
-        {
+        if let (Some(dc), Some(per)) = (dc, per) {
             let mut out = Vec::new();
-            // x through uniform windows too, where whole images fit them.
-            let image = s.c * s.h * s.w;
-            let per = super::window_rows(ctx, image, s.n)
-                .filter(|&per| super::windows_fit(ctx, x, image, s.n, per));
-            if let Some(per) = per {
-                for d0 in (0..s.d).step_by(dc) {
-                    for n0 in (0..s.n).step_by(per) {
-                        let images = per.min(s.n - n0);
-                        let chs = dc.min(s.d - d0);
-                        let p = WindowParams {
-                            conv: params,
-                            ch0: d0 as u32,
-                            chs: chs as u32,
-                            n0: n0 as u32,
-                            images: images as u32,
-                            ..Zeroable::zeroed()
-                        };
-                        let groups = [
-                            (images * s.ho() * s.wo()).div_ceil(64) as u32,
-                            chs.div_ceil(WINDOW_CHANNELS) as u32,
-                            1,
-                        ];
-                        out.push(two_windows(
-                            ctx,
-                            "conv2d_forward_xwindow",
-                            (x, (n0 * image * 4) as u64),
-                            (w, (d0 * r * 4) as u64),
-                            bias,
-                            y,
-                            &p,
-                            groups,
-                        )?);
-                    }
-                }
-                return Ok(out);
-            }
             for d0 in (0..s.d).step_by(dc) {
-                let chs = dc.min(s.d - d0);
-                let p = WindowParams {
-                    conv: params,
-                    ch0: d0 as u32,
-                    chs: chs as u32,
-                    kc: 0,
-                    accumulate: 0,
-                    ..Zeroable::zeroed()
-                };
-                let groups = [
-                    (s.n * s.ho() * s.wo()).div_ceil(64) as u32,
-                    chs.div_ceil(WINDOW_CHANNELS) as u32,
-                    1,
-                ];
-                out.push(super::window_dispatch(
-                    ctx,
-                    "conv2d",
-                    "conv2d_forward_window",
-                    x,
-                    w,
-                    (d0 * r * 4) as u64,
-                    Some(bias),
-                    y,
-                    &p,
-                    groups,
-                )?);
+                for n0 in (0..s.n).step_by(per) {
+                    let images = per.min(s.n - n0);
+                    let chs = dc.min(s.d - d0);
+                    let p = WindowParams {
+                        conv: params,
+                        ch0: d0 as u32,
+                        chs: chs as u32,
+                        n0: n0 as u32,
+                        images: images as u32,
+                        ..Zeroable::zeroed()
+                    };
+                    let groups = [
+                        (images * s.ho() * s.wo()).div_ceil(64) as u32,
+                        chs.div_ceil(WINDOW_CHANNELS) as u32,
+                        1,
+                    ];
+                    out.push(two_windows(
+                        ctx,
+                        "conv2d_forward_xwindow",
+                        (x, (n0 * image * 4) as u64),
+                        (w, (d0 * r * 4) as u64),
+                        bias,
+                        y,
+                        &p,
+                        groups,
+                    )?);
+                }
             }
             return Ok(out);
         }
@@ -299,28 +267,20 @@ pub fn backward_input(
     backward_input_with(ctx, prefer_windows(ctx), s, dy, w, bias, dx, relu)
 }
 
-/// The `*_xwindow` input-gradient kernels: dy read through uniform windows of
-/// whole images as well as the (permuted) weights (`cc` channels per window),
-/// one dispatch per window pair; None where an image of dy does not fit a
-/// window or windows would not start aligned.
+/// The window kernels of the input gradient: `cc` channels of the permuted
+/// weights `wp` and `per` whole images of dy per window pair, one dispatch each.
 #[allow(clippy::too_many_arguments)]
-fn backward_input_dy_windows(
+fn backward_input_windows(
     ctx: &Context,
     s: ConvShape,
-    cc: usize,
+    (cc, per): (usize, usize),
     params: Params,
     dy: &GpuSlice,
     wp: &GpuSlice,
     bias: &GpuSlice,
     dx: &GpuSlice,
-) -> Result<Option<Vec<Dispatch>>> {
+) -> Result<Vec<Dispatch>> {
     let image = s.d * s.ho() * s.wo();
-    let Some(per) = super::window_rows(ctx, image, s.n) else {
-        return Ok(None);
-    };
-    if !super::windows_fit(ctx, dy, image, s.n, per) {
-        return Ok(None);
-    }
     let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
     // Few output channels take the 4-channel kernel: the 16-channel one would mostly idle.
     let (entry, block) = if s.c <= 4 {
@@ -359,7 +319,7 @@ fn backward_input_dy_windows(
             )?);
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// A dispatch of a `*_xwindow`-style kernel: binding 0 a uniform window of the
@@ -436,9 +396,15 @@ pub fn backward_input_with(
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let row = s.k * s.k * s.d;
+    // Permuted weights and dy through uniform windows, where rows of the
+    // weights and whole images of dy fit them.
+    let image = s.d * s.ho() * s.wo();
+    let cc = super::window_rows(ctx, row, s.c);
+    let per = super::window_rows(ctx, image, s.n)
+        .filter(|&per| super::windows_fit(ctx, dy, image, s.n, per));
     if windows && s.d.is_multiple_of(4) {
-        if let Some(cc) = super::window_rows(ctx, row, s.c) {
-            // The window kernel reads the weights as wp[c, kh, kw, d].
+        if let (Some(cc), Some(per)) = (cc, per) {
+            // The window kernels read the weights as wp[c, kh, kw, d].
             let wp = ctx.zeros("conv2d permuted weights", s.c * row);
             let mut out = vec![ctx.dispatch(
                 "conv2d",
@@ -448,50 +414,17 @@ pub fn backward_input_with(
                 &params,
                 [(s.c * row).div_ceil(64) as u32, 1, 1],
             )?];
-            if super::windows_fit(ctx, &wp, row, s.c, cc) {
-                let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
-                let invocations = s.n * s.h * s.stride * groups_per_row;
-                // Layers with very few output channels (a decoder's last) take
-                // the 4-channel kernel: the 16-channel one would mostly idle.
-                if let Some(d) = backward_input_dy_windows(ctx, s, cc, params, dy, &wp, bias, dx)? {
-                    out.extend(d);
-                    return Ok(out);
-                }
-                let (entry, block) = if s.c <= 4 {
-                    ("conv2d_backward_input_window4", 4)
-                } else {
-                    ("conv2d_backward_input_window", WINDOW_CHANNELS)
-                };
-                for c0 in (0..s.c).step_by(cc) {
-                    let chs = cc.min(s.c - c0);
-                    let p = WindowParams {
-                        conv: params,
-                        ch0: c0 as u32,
-                        chs: chs as u32,
-                        kc: 0,
-                        accumulate: 0,
-                        ..Zeroable::zeroed()
-                    };
-                    let groups = [
-                        invocations.div_ceil(16) as u32,
-                        chs.div_ceil(block) as u32,
-                        1,
-                    ];
-                    out.push(super::window_dispatch(
-                        ctx,
-                        "conv2d",
-                        entry,
-                        dy,
-                        &wp,
-                        (c0 * row * 4) as u64,
-                        Some(bias),
-                        dx,
-                        &p,
-                        groups,
-                    )?);
-                }
-                return Ok(out);
-            }
+            out.extend(backward_input_windows(
+                ctx,
+                s,
+                (cc, per),
+                params,
+                dy,
+                &wp,
+                bias,
+                dx,
+            )?);
+            return Ok(out);
         }
     }
     let groups = [
