@@ -10,6 +10,10 @@ pub const SHADERS: &[(&str, &str)] = &[
         include_str!("../shaders/matmul_subgroup.wgsl"),
     ),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
+    (
+        "conv2d_subgroup",
+        include_str!("../shaders/conv2d_subgroup.wgsl"),
+    ),
     ("activations", include_str!("../shaders/activations.wgsl")),
     ("vae", include_str!("../shaders/vae.wgsl")),
     ("adam", include_str!("../shaders/adam.wgsl")),

@@ -140,10 +140,41 @@ impl std::fmt::Display for ConvShape {
     }
 }
 
-/// Whether the uniform-window kernels are the faster choice on this adapter
-/// (CPU adapters, where uniform loads are much cheaper than storage loads).
-pub fn prefer_windows(ctx: &Context) -> bool {
-    ctx.is_software()
+/// Which family of kernels records a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// Storage-buffer kernels (conv2d.wgsl): hardware GPUs.
+    Plain,
+    /// Uniform windows of weights and whole images (conv2d.wgsl): CPU
+    /// adapters, where a uniform load costs a tenth of a storage load.
+    Window,
+    /// Uniform windows whose lane-shared values go through subgroup
+    /// broadcasts (conv2d_subgroup.wgsl): CPU adapters with subgroups of
+    /// exactly 8 lanes (llvmpipe on AVX2). The input gradient, whose loops
+    /// differ per lane, stays with the window kernels.
+    Subgroup,
+}
+
+impl Kernels {
+    /// The fastest family this adapter runs.
+    pub fn for_context(ctx: &Context) -> Self {
+        if !ctx.is_software() {
+            Kernels::Plain
+        } else if super::matmul::subgroups_of_8(ctx) {
+            Kernels::Subgroup
+        } else {
+            Kernels::Window
+        }
+    }
+
+    /// Every family this adapter can run.
+    pub fn available(ctx: &Context) -> Vec<Self> {
+        let mut out = vec![Kernels::Plain, Kernels::Window];
+        if super::matmul::subgroups_of_8(ctx) {
+            out.push(Kernels::Subgroup);
+        }
+        out
+    }
 }
 
 /// Mirrors `ConvWindowParams` in conv2d.wgsl.
@@ -173,14 +204,15 @@ pub fn forward(
     y: &GpuSlice,
     relu: bool,
 ) -> Result<Vec<Dispatch>> {
-    forward_with(ctx, prefer_windows(ctx), s, x, w, bias, y, relu)
+    forward_with(ctx, Kernels::for_context(ctx), s, x, w, bias, y, relu)
 }
 
-/// Like [`forward`]; `windows` asks for the uniform-window kernel where the shape allows it.
+/// Like [`forward`] with the given family; the window families fall back to
+/// the plain kernel where the shape does not fit their windows.
 #[allow(clippy::too_many_arguments)]
 pub fn forward_with(
     ctx: &Context,
-    windows: bool,
+    kernels: Kernels,
     s: ConvShape,
     x: &GpuSlice,
     w: &GpuSlice,
@@ -203,8 +235,12 @@ pub fn forward_with(
     let dc = super::window_rows(ctx, r, s.d).filter(|&dc| super::windows_fit(ctx, w, r, s.d, dc));
     let per = super::window_rows(ctx, image, s.n)
         .filter(|&per| super::windows_fit(ctx, x, image, s.n, per));
-    if windows && r.is_multiple_of(4) {
+    if kernels != Kernels::Plain && r.is_multiple_of(4) {
         if let (Some(dc), Some(per)) = (dc, per) {
+            let (file, entry, lanes) = match kernels {
+                Kernels::Subgroup => ("conv2d_subgroup", "conv2d_forward_subgroup", 8),
+                _ => ("conv2d", "conv2d_forward_xwindow", 16),
+            };
             let mut out = Vec::new();
             for d0 in (0..s.d).step_by(dc) {
                 for n0 in (0..s.n).step_by(per) {
@@ -219,16 +255,16 @@ pub fn forward_with(
                         ..Zeroable::zeroed()
                     };
                     let groups = [
-                        (images * s.ho() * s.wo()).div_ceil(64) as u32,
+                        (images * s.ho() * s.wo()).div_ceil(4 * lanes) as u32,
                         chs.div_ceil(WINDOW_CHANNELS) as u32,
                         1,
                     ];
                     out.push(two_windows(
                         ctx,
-                        "conv2d_forward_xwindow",
+                        (file, entry),
                         (x, (n0 * image * 4) as u64),
                         (w, (d0 * r * 4) as u64),
-                        bias,
+                        Some(bias),
                         y,
                         &p,
                         groups,
@@ -264,7 +300,7 @@ pub fn backward_input(
     dx: &GpuSlice,
     relu: bool,
 ) -> Result<Vec<Dispatch>> {
-    backward_input_with(ctx, prefer_windows(ctx), s, dy, w, bias, dx, relu)
+    backward_input_with(ctx, Kernels::for_context(ctx), s, dy, w, bias, dx, relu)
 }
 
 /// The window kernels of the input gradient: `cc` channels of the permuted
@@ -305,10 +341,10 @@ fn backward_input_windows(
             let invocations = images * s.h * s.stride * groups_per_row;
             out.push(two_windows(
                 ctx,
-                entry,
+                ("conv2d", entry),
                 (dy, (n0 * image * 4) as u64),
                 (wp, (c0 * row * 4) as u64),
-                bias,
+                Some(bias),
                 dx,
                 &p,
                 [
@@ -322,23 +358,24 @@ fn backward_input_windows(
     Ok(out)
 }
 
-/// A dispatch of a `*_xwindow`-style kernel: binding 0 a uniform window of the
-/// activations (whole images), 1 a uniform window of the weights, 2 bias,
-/// 3 the output, 4 the params.
+/// A dispatch of a `*_xwindow`-style kernel (`(file, entry)`): binding 0 a
+/// uniform window of the activations (whole images), 1 a uniform window of
+/// the weights (or of dy), 2 bias (if the kernel reads one), 3 the output,
+/// 4 the params.
 #[allow(clippy::too_many_arguments)]
 fn two_windows(
     ctx: &Context,
-    entry: &str,
+    (file, entry): (&'static str, &str),
     act: (&GpuSlice, u64),
     weights: (&GpuSlice, u64),
-    bias: &GpuSlice,
+    bias: Option<&GpuSlice>,
     out: &GpuSlice,
     params: &WindowParams,
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
-    let pipeline = ctx.pipeline("conv2d", entry, &[])?;
+    let pipeline = ctx.pipeline(file, entry, &[])?;
     let uniform = ctx.uniform(entry, params);
-    let entries = [
+    let mut entries = vec![
         wgpu::BindGroupEntry {
             binding: 0,
             resource: super::window_binding(act.0, act.1),
@@ -346,10 +383,6 @@ fn two_windows(
         wgpu::BindGroupEntry {
             binding: 1,
             resource: super::window_binding(weights.0, weights.1),
-        },
-        wgpu::BindGroupEntry {
-            binding: 2,
-            resource: bias.binding(),
         },
         wgpu::BindGroupEntry {
             binding: 3,
@@ -360,6 +393,12 @@ fn two_windows(
             resource: uniform.as_entire_binding(),
         },
     ];
+    if let Some(bias) = bias {
+        entries.push(wgpu::BindGroupEntry {
+            binding: 2,
+            resource: bias.binding(),
+        });
+    }
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(entry),
         layout: &pipeline.get_bind_group_layout(0),
@@ -374,11 +413,12 @@ fn two_windows(
     })
 }
 
-/// Like [`backward_input`]; `windows` asks for the uniform-window kernel where the shape allows it.
+/// Like [`backward_input`] with the given family (Subgroup takes the window
+/// kernels); the window kernels need the shape to fit their windows.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_input_with(
     ctx: &Context,
-    windows: bool,
+    kernels: Kernels,
     s: ConvShape,
     dy: &GpuSlice,
     w: &GpuSlice,
@@ -402,7 +442,7 @@ pub fn backward_input_with(
     let cc = super::window_rows(ctx, row, s.c);
     let per = super::window_rows(ctx, image, s.n)
         .filter(|&per| super::windows_fit(ctx, dy, image, s.n, per));
-    if windows && s.d.is_multiple_of(4) {
+    if kernels != Kernels::Plain && s.d.is_multiple_of(4) {
         if let (Some(cc), Some(per)) = (cc, per) {
             // The window kernels read the weights as wp[c, kh, kw, d].
             let wp = ctx.zeros("conv2d permuted weights", s.c * row);
@@ -450,21 +490,30 @@ pub fn backward_weight(
     dy: &GpuSlice,
     dw: &GpuSlice,
 ) -> Result<Vec<Dispatch>> {
-    backward_weight_with(ctx, prefer_windows(ctx), s, x, dy, dw)
+    backward_weight_with(ctx, Kernels::for_context(ctx), s, x, dy, dw)
 }
 
-/// Like [`backward_weight`]; `windows` asks for the uniform-window kernel: dy
-/// is laid out in chunks of pixels (one window each), and each chunk's dispatch
-/// adds its share to dw.
+/// Like [`backward_weight`] with the given family. Window: dy is laid out in
+/// chunks of pixels (one window each), and each chunk's dispatch adds its
+/// share to dw. Subgroup: x and dy both through windows of whole images.
 pub fn backward_weight_with(
     ctx: &Context,
-    windows: bool,
+    kernels: Kernels,
     s: ConvShape,
     x: &GpuSlice,
     dy: &GpuSlice,
     dw: &GpuSlice,
 ) -> Result<Vec<Dispatch>> {
     let (nx, nw, ny) = s.sizes();
+    if kernels == Kernels::Subgroup {
+        check_len("conv2d_backward_weight", "x", x, nx)?;
+        check_len("conv2d_backward_weight", "dy", dy, ny)?;
+        check_len("conv2d_backward_weight", "dw", dw, nw)?;
+        if let Some(out) = backward_weight_subgroup(ctx, s, x, dy, dw)? {
+            return Ok(out);
+        }
+    }
+    let windows = kernels != Kernels::Plain;
     let pixels = s.n * s.ho() * s.wo();
     // Pixels per chunk: a multiple of 4, with D rows of them in one aligned window.
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
@@ -537,6 +586,100 @@ pub fn backward_weight_with(
         &s.params(false, false),
         groups,
     )?])
+}
+
+/// Pixels per slice of a window in `conv2d_backward_weight_subgroup`, at
+/// least: slices split a window's pixels so that layers with few taps and
+/// channels still give every core work.
+const MIN_SLICE_PIXELS: usize = 16;
+
+/// The subgroup weight gradient: one dispatch per window of `per` whole
+/// images of x and of dy; each adds its share to dw, or, where a window is cut
+/// into several pixel slices, to its slice's copy of dw, summed at the end.
+/// None where the images do not fit windows.
+fn backward_weight_subgroup(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    dy: &GpuSlice,
+    dw: &GpuSlice,
+) -> Result<Option<Vec<Dispatch>>> {
+    let x_image = s.c * s.h * s.w;
+    let hw_out = s.ho() * s.wo();
+    let dy_image = s.d * hw_out;
+    let (Some(px), Some(pd)) = (
+        super::window_rows(ctx, x_image, s.n),
+        super::window_rows(ctx, dy_image, s.n),
+    ) else {
+        return Ok(None);
+    };
+    // Both windows must start aligned: a multiple of both alignment steps.
+    let step = |row: usize| {
+        let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
+        align / super::gcd(row, align)
+    };
+    let common = lcm(step(x_image), step(dy_image));
+    let per = px.min(pd) / common * common;
+    if per == 0
+        || !super::windows_fit(ctx, x, x_image, s.n, per)
+        || !super::windows_fit(ctx, dy, dy_image, s.n, per)
+    {
+        return Ok(None);
+    }
+    let taps = s.c * s.k * s.k;
+    let groups_xy = [
+        taps.div_ceil(4 * 8) as u32,
+        s.d.div_ceil(WINDOW_CHANNELS) as u32,
+    ];
+    // Slices: enough workgroups for a few per core, never under MIN_SLICE_PIXELS each.
+    let pixels = per * hw_out;
+    let wanted = 16usize.div_ceil((groups_xy[0] * groups_xy[1]) as usize);
+    let kc = pixels
+        .div_ceil(wanted)
+        .max(MIN_SLICE_PIXELS)
+        .next_multiple_of(4);
+    let slices = pixels.div_ceil(kc);
+    let target = if slices > 1 {
+        ctx.zeros("conv2d dw slices", slices * s.d * taps)
+    } else {
+        dw.clone()
+    };
+    let mut out = Vec::new();
+    for n0 in (0..s.n).step_by(per) {
+        let p = WindowParams {
+            conv: s.params(false, false),
+            kc: kc as u32,
+            accumulate: (n0 > 0) as u32,
+            n0: n0 as u32,
+            images: per.min(s.n - n0) as u32,
+            ..Zeroable::zeroed()
+        };
+        out.push(two_windows(
+            ctx,
+            ("conv2d_subgroup", "conv2d_backward_weight_subgroup"),
+            (x, (n0 * x_image * 4) as u64),
+            (dy, (n0 * dy_image * 4) as u64),
+            None,
+            &target,
+            &p,
+            [groups_xy[0], groups_xy[1], slices as u32],
+        )?);
+    }
+    if slices > 1 {
+        out.push(super::reduce::sum(
+            ctx,
+            &target,
+            dw,
+            (slices, s.d * taps, 1),
+            1,
+            1.0,
+        )?);
+    }
+    Ok(Some(out))
+}
+
+fn lcm(a: usize, b: usize) -> usize {
+    a / super::gcd(a, b) * b
 }
 
 /// Record the bias gradient `db[d] = Σ_{n,oh,ow} dy[n, d, oh, ow]`.

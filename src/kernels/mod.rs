@@ -55,7 +55,7 @@ pub fn window_rows(ctx: &Context, row_len: usize, rows: usize) -> Option<usize> 
     (n > 0).then_some(n)
 }
 
-fn gcd(a: usize, b: usize) -> usize {
+pub(crate) fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
         a
     } else {

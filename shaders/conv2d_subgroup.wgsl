@@ -1,0 +1,356 @@
+// Convolutions on CPU adapters (llvmpipe) through subgroups of 8 lanes.
+//
+// The same implicit GEMMs as the uniform-window kernels of conv2d.wgsl (which
+// documents the shapes and the window layout), with one change that matters on
+// llvmpipe: the values that every lane of a subgroup needs (the weights of the
+// forward, dy of the weight gradient) are no longer each loaded by every lane.
+// Lane l loads those of channels j0 + l and j0 + 8 + l, and subgroupBroadcast
+// hands them to the others: 2 vec4 loads instead of 16 per step, and a
+// uniform load costs about as much as a multiply-add of the whole block.
+// Broadcasts need every lane of the subgroup active, so out-of-range lanes
+// compute on clamped indices and only their stores are skipped.
+// Workgroups are one subgroup (8 lanes); the Rust side uses these kernels only
+// where the subgroup size is exactly 8.
+// Bindings: 0 aw (activation window, whole images n0 .. n0 + images),
+// 1 cw (forward: weight window; backward_weight: dy window of the same
+// images), 2 cbias, 3 cy (y or dw), 4 cp.
+
+struct ConvWindowParams {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    d: u32,
+    ho: u32,
+    wo: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    relu: u32,
+    // Forward: first output channel of the weight window and how many it holds.
+    ch0: u32,
+    chs: u32,
+    // backward_weight: pixels per slice of the window (a multiple of 4), and
+    // whether to add to what the output holds.
+    kc: u32,
+    accumulate: u32,
+    // The images n0 .. n0 + images in the activation window.
+    n0: u32,
+    images: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> aw: array<vec4<f32>, 4096>;
+@group(0) @binding(1) var<uniform> cw: array<vec4<f32>, 4096>;
+@group(0) @binding(2) var<storage, read> cbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cy: array<f32>;
+@group(0) @binding(4) var<uniform> cp: ConvWindowParams;
+
+fn act_at(i: u32) -> f32 {
+    return aw[i >> 2u][i & 3u];
+}
+
+fn dy_at(i: u32) -> f32 {
+    return cw[i >> 2u][i & 3u];
+}
+
+fn window_epilogue(channel: u32, value: f32) -> f32 {
+    var v = value;
+    if cp.has_bias == 1u {
+        v += cbias[channel];
+    }
+    if cp.relu == 1u {
+        v = max(v, 0.0);
+    }
+    return v;
+}
+
+fn conv_store(n_pix: u32, pix0: u32, j: u32, acc: vec4<f32>) {
+    if j >= cp.chs {
+        return;
+    }
+    let d = cp.ch0 + j;
+    let hw_out = cp.ho * cp.wo;
+    for (var e = 0u; e < 4u; e++) {
+        let pix = pix0 + e;
+        if pix < n_pix {
+            cy[((pix / hw_out) * cp.d + d) * hw_out + pix % hw_out] = window_epilogue(d, acc[e]);
+        }
+    }
+}
+
+// The inputs of tap (c, kh, kw) for four pixels; 0 where the tap falls in the padding.
+fn gather_taps(base: vec4<u32>, iy0: vec4<i32>, ix0: vec4<i32>, c: u32, kh: u32, kw: u32) -> vec4<f32> {
+    let iy = iy0 + vec4<i32>(i32(kh));
+    let ix = ix0 + vec4<i32>(i32(kw));
+    let hi = vec4<i32>(i32(cp.h) - 1);
+    let wi = vec4<i32>(i32(cp.w) - 1);
+    let inside = (iy >= vec4<i32>(0)) & (iy <= hi) & (ix >= vec4<i32>(0)) & (ix <= wi);
+    let idx = base + vec4<u32>(c * cp.h * cp.w) + vec4<u32>(clamp(iy, vec4<i32>(0), hi)) * cp.w
+        + vec4<u32>(clamp(ix, vec4<i32>(0), wi));
+    let v = vec4<f32>(act_at(idx.x), act_at(idx.y), act_at(idx.z), act_at(idx.w));
+    return select(vec4<f32>(0.0), v, inside);
+}
+
+// y for 4 pixels × 16 channels per lane; weight window = rows ch0 .. ch0 + chs
+// of w (D, C·K·K) with C·K·K % 4 == 0.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_forward_subgroup(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let hw_out = cp.ho * cp.wo;
+    let n_pix = min(cp.n0 + cp.images, cp.n) * hw_out;
+    let pix0 = cp.n0 * hw_out + gid.x * 4u;
+    let j0 = gid.y * 16u;
+    var base: vec4<u32>;
+    var iy0: vec4<i32>;
+    var ix0: vec4<i32>;
+    for (var e = 0u; e < 4u; e++) {
+        let pix = min(pix0 + e, n_pix - 1u);
+        let r = pix % hw_out;
+        base[e] = (pix / hw_out - cp.n0) * cp.c * cp.h * cp.w;
+        iy0[e] = i32((r / cp.wo) * cp.stride) - i32(cp.pad);
+        ix0[e] = i32((r % cp.wo) * cp.stride) - i32(cp.pad);
+    }
+    let r4 = cp.c * cp.k * cp.k / 4u;
+    let last = cp.chs - 1u;
+    // This lane loads the weights of channels j0 + l and j0 + 8 + l.
+    let oa = min(j0 + l, last) * r4;
+    let ob = min(j0 + 8u + l, last) * r4;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
+    // (c, kh, kw) of the next summed index, stepped without divisions.
+    var c = 0u;
+    var kh = 0u;
+    var kw = 0u;
+    for (var q = 0u; q < r4; q++) {
+        let x0 = gather_taps(base, iy0, ix0, c, kh, kw);
+        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
+        let x1 = gather_taps(base, iy0, ix0, c, kh, kw);
+        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
+        let x2 = gather_taps(base, iy0, ix0, c, kh, kw);
+        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
+        let x3 = gather_taps(base, iy0, ix0, c, kh, kw);
+        kw += 1u; if kw == cp.k { kw = 0u; kh += 1u; if kh == cp.k { kh = 0u; c += 1u; } }
+        let wa = cw[oa + q];
+        let wb = cw[ob + q];
+        let w0 = subgroupBroadcast(wa, 0u);
+        acc0 += w0.x * x0 + w0.y * x1 + w0.z * x2 + w0.w * x3;
+        let w1 = subgroupBroadcast(wa, 1u);
+        acc1 += w1.x * x0 + w1.y * x1 + w1.z * x2 + w1.w * x3;
+        let w2 = subgroupBroadcast(wa, 2u);
+        acc2 += w2.x * x0 + w2.y * x1 + w2.z * x2 + w2.w * x3;
+        let w3 = subgroupBroadcast(wa, 3u);
+        acc3 += w3.x * x0 + w3.y * x1 + w3.z * x2 + w3.w * x3;
+        let w4 = subgroupBroadcast(wa, 4u);
+        acc4 += w4.x * x0 + w4.y * x1 + w4.z * x2 + w4.w * x3;
+        let w5 = subgroupBroadcast(wa, 5u);
+        acc5 += w5.x * x0 + w5.y * x1 + w5.z * x2 + w5.w * x3;
+        let w6 = subgroupBroadcast(wa, 6u);
+        acc6 += w6.x * x0 + w6.y * x1 + w6.z * x2 + w6.w * x3;
+        let w7 = subgroupBroadcast(wa, 7u);
+        acc7 += w7.x * x0 + w7.y * x1 + w7.z * x2 + w7.w * x3;
+        let w8 = subgroupBroadcast(wb, 0u);
+        acc8 += w8.x * x0 + w8.y * x1 + w8.z * x2 + w8.w * x3;
+        let w9 = subgroupBroadcast(wb, 1u);
+        acc9 += w9.x * x0 + w9.y * x1 + w9.z * x2 + w9.w * x3;
+        let w10 = subgroupBroadcast(wb, 2u);
+        acc10 += w10.x * x0 + w10.y * x1 + w10.z * x2 + w10.w * x3;
+        let w11 = subgroupBroadcast(wb, 3u);
+        acc11 += w11.x * x0 + w11.y * x1 + w11.z * x2 + w11.w * x3;
+        let w12 = subgroupBroadcast(wb, 4u);
+        acc12 += w12.x * x0 + w12.y * x1 + w12.z * x2 + w12.w * x3;
+        let w13 = subgroupBroadcast(wb, 5u);
+        acc13 += w13.x * x0 + w13.y * x1 + w13.z * x2 + w13.w * x3;
+        let w14 = subgroupBroadcast(wb, 6u);
+        acc14 += w14.x * x0 + w14.y * x1 + w14.z * x2 + w14.w * x3;
+        let w15 = subgroupBroadcast(wb, 7u);
+        acc15 += w15.x * x0 + w15.y * x1 + w15.z * x2 + w15.w * x3;
+    }
+    conv_store(n_pix, pix0, j0 + 0u, acc0);
+    conv_store(n_pix, pix0, j0 + 1u, acc1);
+    conv_store(n_pix, pix0, j0 + 2u, acc2);
+    conv_store(n_pix, pix0, j0 + 3u, acc3);
+    conv_store(n_pix, pix0, j0 + 4u, acc4);
+    conv_store(n_pix, pix0, j0 + 5u, acc5);
+    conv_store(n_pix, pix0, j0 + 6u, acc6);
+    conv_store(n_pix, pix0, j0 + 7u, acc7);
+    conv_store(n_pix, pix0, j0 + 8u, acc8);
+    conv_store(n_pix, pix0, j0 + 9u, acc9);
+    conv_store(n_pix, pix0, j0 + 10u, acc10);
+    conv_store(n_pix, pix0, j0 + 11u, acc11);
+    conv_store(n_pix, pix0, j0 + 12u, acc12);
+    conv_store(n_pix, pix0, j0 + 13u, acc13);
+    conv_store(n_pix, pix0, j0 + 14u, acc14);
+    conv_store(n_pix, pix0, j0 + 15u, acc15);
+}
+
+// dw[d, r] (+)= Σ over one slice of the window's pixels k = (n, oh, ow) of
+// dy[n, d, oh, ow] · x[n, c, tap]: 4 taps r × 16 channels d per lane. Slice
+// gid.z covers pixels z·kc .. z·kc + kc of the window and writes its own copy
+// of dw at (z, d, r), so layers with few taps still fill the cores; the Rust
+// side sums the copies when there is more than one.
+fn dw_store(z: u32, r0: u32, d: u32, acc: vec4<f32>) {
+    if d >= cp.d {
+        return;
+    }
+    let taps = cp.c * cp.k * cp.k;
+    for (var e = 0u; e < 4u; e++) {
+        let r = r0 + e;
+        if r < taps {
+            let i = (z * cp.d + d) * taps + r;
+            var v = acc[e];
+            if cp.accumulate == 1u {
+                v += cy[i];
+            }
+            cy[i] = v;
+        }
+    }
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_subgroup(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let kk = cp.k * cp.k;
+    let taps = cp.c * kk;
+    let r0 = gid.x * 4u;
+    let j0 = gid.y * 16u;
+    let z = gid.z;
+    // The four taps of this lane: input channel offset and (kh, kw) − pad.
+    var c_off: vec4<u32>;
+    var th: vec4<i32>;
+    var tw: vec4<i32>;
+    for (var e = 0u; e < 4u; e++) {
+        let r = min(r0 + e, taps - 1u);
+        c_off[e] = (r / kk) * cp.h * cp.w;
+        th[e] = i32((r % kk) / cp.k) - i32(cp.pad);
+        tw[e] = i32(r % cp.k) - i32(cp.pad);
+    }
+    let hw_out = cp.ho * cp.wo;
+    let image = cp.c * cp.h * cp.w;
+    // This slice's pixels, counted from the window's first image.
+    let p_end = min(cp.images, cp.n - cp.n0) * hw_out;
+    let p_begin = min(z * cp.kc, p_end);
+    let p_stop = min(p_begin + cp.kc, p_end);
+    // This lane loads dy of channels j0 + l and j0 + 8 + l.
+    let last = cp.d - 1u;
+    let da = min(j0 + l, last) * hw_out;
+    let db = min(j0 + 8u + l, last) * hw_out;
+    let dy_image = cp.d * hw_out;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
+    let hi = vec4<i32>(i32(cp.h) - 1);
+    let wi = vec4<i32>(i32(cp.w) - 1);
+    // Pixel (n, oh, ow) of the window, stepped without divisions.
+    var pix = p_begin;
+    var n = pix / hw_out;
+    var oh = (pix % hw_out) / cp.wo;
+    var ow = pix % cp.wo;
+    for (var q = p_begin; q < p_stop; q += 4u) {
+        var xs: array<vec4<f32>, 4>; // xs[pixel e][tap]
+        var ga: vec4<f32>; // dy[channel j0 + l] at the four pixels
+        var gb: vec4<f32>;
+        for (var e = 0u; e < 4u; e++) {
+            let ok = pix < p_stop;
+            let nn = min(n, cp.images - 1u);
+            let iy = vec4<i32>(i32(oh * cp.stride)) + th;
+            let ix = vec4<i32>(i32(ow * cp.stride)) + tw;
+            let inside = (iy >= vec4<i32>(0)) & (iy <= hi) & (ix >= vec4<i32>(0)) & (ix <= wi) & vec4<bool>(ok);
+            let idx = vec4<u32>(nn * image) + c_off
+                + vec4<u32>(clamp(iy, vec4<i32>(0), hi)) * cp.w + vec4<u32>(clamp(ix, vec4<i32>(0), wi));
+            xs[e] = select(vec4<f32>(0.0), vec4<f32>(act_at(idx.x), act_at(idx.y), act_at(idx.z), act_at(idx.w)), inside);
+            let p = nn * dy_image + oh * cp.wo + ow;
+            ga[e] = dy_at(p + da);
+            gb[e] = dy_at(p + db);
+            pix += 1u;
+            ow += 1u;
+            if ow == cp.wo { ow = 0u; oh += 1u; if oh == cp.ho { oh = 0u; n += 1u; } }
+        }
+        // Transpose to per-tap vectors over the four pixels, to dot with dy.
+        let x0 = vec4<f32>(xs[0].x, xs[1].x, xs[2].x, xs[3].x);
+        let x1 = vec4<f32>(xs[0].y, xs[1].y, xs[2].y, xs[3].y);
+        let x2 = vec4<f32>(xs[0].z, xs[1].z, xs[2].z, xs[3].z);
+        let x3 = vec4<f32>(xs[0].w, xs[1].w, xs[2].w, xs[3].w);
+        let g0 = subgroupBroadcast(ga, 0u);
+        acc0 += vec4<f32>(dot(g0, x0), dot(g0, x1), dot(g0, x2), dot(g0, x3));
+        let g1 = subgroupBroadcast(ga, 1u);
+        acc1 += vec4<f32>(dot(g1, x0), dot(g1, x1), dot(g1, x2), dot(g1, x3));
+        let g2 = subgroupBroadcast(ga, 2u);
+        acc2 += vec4<f32>(dot(g2, x0), dot(g2, x1), dot(g2, x2), dot(g2, x3));
+        let g3 = subgroupBroadcast(ga, 3u);
+        acc3 += vec4<f32>(dot(g3, x0), dot(g3, x1), dot(g3, x2), dot(g3, x3));
+        let g4 = subgroupBroadcast(ga, 4u);
+        acc4 += vec4<f32>(dot(g4, x0), dot(g4, x1), dot(g4, x2), dot(g4, x3));
+        let g5 = subgroupBroadcast(ga, 5u);
+        acc5 += vec4<f32>(dot(g5, x0), dot(g5, x1), dot(g5, x2), dot(g5, x3));
+        let g6 = subgroupBroadcast(ga, 6u);
+        acc6 += vec4<f32>(dot(g6, x0), dot(g6, x1), dot(g6, x2), dot(g6, x3));
+        let g7 = subgroupBroadcast(ga, 7u);
+        acc7 += vec4<f32>(dot(g7, x0), dot(g7, x1), dot(g7, x2), dot(g7, x3));
+        let g8 = subgroupBroadcast(gb, 0u);
+        acc8 += vec4<f32>(dot(g8, x0), dot(g8, x1), dot(g8, x2), dot(g8, x3));
+        let g9 = subgroupBroadcast(gb, 1u);
+        acc9 += vec4<f32>(dot(g9, x0), dot(g9, x1), dot(g9, x2), dot(g9, x3));
+        let g10 = subgroupBroadcast(gb, 2u);
+        acc10 += vec4<f32>(dot(g10, x0), dot(g10, x1), dot(g10, x2), dot(g10, x3));
+        let g11 = subgroupBroadcast(gb, 3u);
+        acc11 += vec4<f32>(dot(g11, x0), dot(g11, x1), dot(g11, x2), dot(g11, x3));
+        let g12 = subgroupBroadcast(gb, 4u);
+        acc12 += vec4<f32>(dot(g12, x0), dot(g12, x1), dot(g12, x2), dot(g12, x3));
+        let g13 = subgroupBroadcast(gb, 5u);
+        acc13 += vec4<f32>(dot(g13, x0), dot(g13, x1), dot(g13, x2), dot(g13, x3));
+        let g14 = subgroupBroadcast(gb, 6u);
+        acc14 += vec4<f32>(dot(g14, x0), dot(g14, x1), dot(g14, x2), dot(g14, x3));
+        let g15 = subgroupBroadcast(gb, 7u);
+        acc15 += vec4<f32>(dot(g15, x0), dot(g15, x1), dot(g15, x2), dot(g15, x3));
+    }
+    dw_store(z, r0, j0 + 0u, acc0);
+    dw_store(z, r0, j0 + 1u, acc1);
+    dw_store(z, r0, j0 + 2u, acc2);
+    dw_store(z, r0, j0 + 3u, acc3);
+    dw_store(z, r0, j0 + 4u, acc4);
+    dw_store(z, r0, j0 + 5u, acc5);
+    dw_store(z, r0, j0 + 6u, acc6);
+    dw_store(z, r0, j0 + 7u, acc7);
+    dw_store(z, r0, j0 + 8u, acc8);
+    dw_store(z, r0, j0 + 9u, acc9);
+    dw_store(z, r0, j0 + 10u, acc10);
+    dw_store(z, r0, j0 + 11u, acc11);
+    dw_store(z, r0, j0 + 12u, acc12);
+    dw_store(z, r0, j0 + 13u, acc13);
+    dw_store(z, r0, j0 + 14u, acc14);
+    dw_store(z, r0, j0 + 15u, acc15);
+}
