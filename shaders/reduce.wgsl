@@ -1,9 +1,16 @@
 // Deterministic sums over all but one axis.
 //
-// The input is viewed as (A, C, B); out[c] = Σ_a Σ_b x[a, c, b]. One workgroup
-// per c: each of its 64 invocations sums a fixed strided subset in order, then
-// a fixed tree adds the 64 partial sums. No atomics, so the result is the same
-// on every run.
+// The input is viewed as (A, C, B); out[c] = Σ_a Σ_b x[a, c, b]. Three
+// kernels, each summing in a fixed order (no atomics, so the result is the
+// same on every run); reduce.rs picks by shape:
+//   reduce_sum      one workgroup per c: each of its 64 invocations sums a
+//                   fixed strided subset, then a fixed tree adds the 64
+//                   partial sums. For few, long sums (a loss total).
+//   reduce_rows     one invocation per (a, c) sums over b; its output is
+//                   either the result (A = 1) or partial sums (A, C) ...
+//   reduce_columns  ... that one invocation per c sums over a (B = 1).
+// The last two keep every lane busy and need no barriers, which on CPU
+// adapters cost more than the sums themselves.
 //   dense bias gradient: x = dY (M, N)        → A = M, C = N, B = 1
 //   conv bias gradient:  x = dY (N, C, H·W)   → A = N, C = C, B = H·W
 //   row sums (losses):   x = (R, D)           → A = 1, C = R, B = D
@@ -63,10 +70,42 @@ fn reduce_sum(
         workgroupBarrier();
     }
     if in_range && lid == 0u {
-        var v = p.scale * partial[0];
-        if p.accumulate == 1u {
-            v += out[c * p.out_stride];
-        }
-        out[c * p.out_stride] = v;
+        finish(c, partial[0]);
     }
+}
+
+fn finish(c: u32, sum: f32) {
+    var v = p.scale * sum;
+    if p.accumulate == 1u {
+        v += out[c * p.out_stride];
+    }
+    out[c * p.out_stride] = v;
+}
+
+// Here the (A, C) pairs are spread over x and y as one index i = a·C + c.
+@compute @workgroup_size(64, 1, 1)
+fn reduce_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y * 65535u * 64u + gid.x;
+    if i >= p.a * p.c {
+        return;
+    }
+    var sum = 0.0;
+    let base = i * p.b;
+    for (var bi = 0u; bi < p.b; bi++) {
+        sum += x[base + bi];
+    }
+    finish(i, sum);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn reduce_columns(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.y * 65535u * 64u + gid.x;
+    if c >= p.c {
+        return;
+    }
+    var sum = 0.0;
+    for (var ai = 0u; ai < p.a; ai++) {
+        sum += x[ai * p.c + c];
+    }
+    finish(c, sum);
 }

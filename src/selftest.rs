@@ -199,7 +199,7 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         c.check("matmul_backward_weight", shape.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", o);
         c.ctx
-            .run(&[reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?])?;
+            .run(&reduce::sum(c.ctx, &gdy, &out, (n, o, 1), 1, 1.0)?)?;
         c.check("matmul_backward_bias", shape, &out, &db)?;
     }
     Ok(())
@@ -289,7 +289,7 @@ fn check_conv(c: &mut Checker) -> Result<()> {
         }
         let out = c.ctx.zeros("db", d);
         c.ctx
-            .run(&[conv2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+            .run(&conv2d::backward_bias(c.ctx, shape, &gdy, &out)?)?;
         c.check("conv2d_backward_bias", name, &out, &db)?;
     }
     Ok(())
@@ -332,7 +332,7 @@ fn check_conv_transpose(c: &mut Checker) -> Result<()> {
         c.check("conv_transpose2d_backward_weight", name.clone(), &out, &dw)?;
         let out = c.ctx.zeros("db", d);
         c.ctx
-            .run(&[conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?])?;
+            .run(&conv_transpose2d::backward_bias(c.ctx, shape, &gdy, &out)?)?;
         c.check("conv_transpose2d_backward_bias", name, &out, &db)?;
     }
     Ok(())
@@ -476,10 +476,20 @@ fn check_adam(c: &mut Checker) -> Result<()> {
 }
 
 fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
-    for &dims in &[(1, 1, 1), (3, 17, 129), (130, 3, 1), (1, 129, 17)] {
+    // Each of the three kernels: workgroup per c, columns (B = 1), rows
+    // alone (A = 1) and rows then columns.
+    let shapes = [
+        (1, 1, 1),
+        (3, 17, 129),
+        (130, 3, 1),
+        (1, 129, 17),
+        (1, 300, 5),
+        (130, 17, 3),
+    ];
+    for &dims in &shapes {
         let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);
         let out = c.ctx.zeros("out", dims.1);
-        c.ctx.run(&[reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?])?;
+        c.ctx.run(&reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?)?;
         c.check(
             "reduce_sum",
             format!("{dims:?}"),
@@ -487,7 +497,7 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
             &reduce::reference(&x, dims, 0.5),
         )?;
         c.ctx
-            .run(&[reduce::sum_into(c.ctx, &gx, &out, dims, 1, 0.25, true)?])?;
+            .run(&reduce::sum_into(c.ctx, &gx, &out, dims, 1, 0.25, true)?)?;
         c.check(
             "reduce_sum_accumulate",
             format!("{dims:?}"),

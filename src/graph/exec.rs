@@ -360,12 +360,20 @@ impl Executor {
                 } else {
                     vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?
                 };
-                let total =
-                    reduce::sum_into(ctx, o(0), &self.loss_slot(j), (1, 1, s[0]), 1, 1.0, true)?;
-                vec![rows, total]
+                let mut out = vec![rows];
+                out.extend(reduce::sum_into(
+                    ctx,
+                    o(0),
+                    &self.loss_slot(j),
+                    (1, 1, s[0]),
+                    1,
+                    1.0,
+                    true,
+                )?);
+                out
             }
             Op::MatMul(s) => matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?,
-            Op::SumAxes(a, c, b) => vec![reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?],
+            Op::SumAxes(a, c, b) => reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?,
             Op::ActivationBackward(act) => {
                 vec![activations::backward(ctx, *act, i(0), i(1), o(0))?]
             }

@@ -666,7 +666,7 @@ fn backward_weight_subgroup(
         )?);
     }
     if slices > 1 {
-        out.push(super::reduce::sum(
+        out.extend(super::reduce::sum(
             ctx,
             &target,
             dw,
@@ -688,7 +688,7 @@ pub fn backward_bias(
     s: ConvShape,
     dy: &GpuSlice,
     db: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_len("conv2d_backward_bias", "db", db, s.d)?;
     super::reduce::sum(ctx, dy, db, (s.n, s.d, s.ho() * s.wo()), 1, 1.0)
 }

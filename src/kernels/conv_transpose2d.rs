@@ -150,7 +150,7 @@ pub fn backward_bias(
     s: ConvTransposeShape,
     dy: &GpuSlice,
     db: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     super::reduce::sum(ctx, dy, db, (s.n, s.d, s.ho() * s.wo()), 1, 1.0)
 }
 

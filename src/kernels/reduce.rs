@@ -33,9 +33,12 @@ pub fn sum(
     dims: (usize, usize, usize),
     out_stride: usize,
     scale: f32,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     sum_into(ctx, x, out, dims, out_stride, scale, false)
 }
+
+/// Fewer (A, C) pairs than this take the workgroup-per-c kernel.
+const MANY_SUMS: usize = 256;
 
 /// Like [`sum`]; with `accumulate` the result is added to `out`.
 pub fn sum_into(
@@ -46,7 +49,7 @@ pub fn sum_into(
     out_stride: usize,
     scale: f32,
     accumulate: bool,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_len("reduce_sum", "x", x, a * c * b)?;
     if out.len < (c - 1) * out_stride + 1 {
         check_len("reduce_sum", "out", out, (c - 1) * out_stride + 1)?;
@@ -60,8 +63,55 @@ pub fn sum_into(
         accumulate: accumulate as u32,
         _pad: [0; 2],
     };
+    if b == 1 {
+        let groups = super::grid_1d(c, 64);
+        return Ok(vec![ctx.dispatch(
+            "reduce",
+            "reduce_columns",
+            &[],
+            &[x, out],
+            &params,
+            groups,
+        )?]);
+    }
+    if a * c >= MANY_SUMS {
+        let rows = |out: &GpuSlice, params: &Params| {
+            let groups = super::grid_1d(a * c, 64);
+            ctx.dispatch("reduce", "reduce_rows", &[], &[x, out], params, groups)
+        };
+        if a == 1 {
+            return Ok(vec![rows(out, &params)?]);
+        }
+        // Sums over b into (A, C), then over a.
+        let partial = ctx.zeros("reduce partial sums", a * c);
+        let plain = Params {
+            out_stride: 1,
+            scale: 1.0,
+            accumulate: 0,
+            ..params
+        };
+        let columns = Params { b: 1, ..params };
+        return Ok(vec![
+            rows(&partial, &plain)?,
+            ctx.dispatch(
+                "reduce",
+                "reduce_columns",
+                &[],
+                &[&partial, out],
+                &columns,
+                super::grid_1d(c, 64),
+            )?,
+        ]);
+    }
     let groups = [c.min(65535) as u32, c.div_ceil(65535) as u32, 1];
-    ctx.dispatch("reduce", "reduce_sum", &[], &[x, out], &params, groups)
+    Ok(vec![ctx.dispatch(
+        "reduce",
+        "reduce_sum",
+        &[],
+        &[x, out],
+        &params,
+        groups,
+    )?])
 }
 
 /// CPU reference: x (A, C, B) → (C).
