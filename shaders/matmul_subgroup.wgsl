@@ -1550,8 +1550,14 @@ struct PackParams {
     cq: u32,
     nqb: u32,
     stride: u32,
+    // pack_window: the first row of X in this dispatch's window, its chunk
+    // row and its row in that chunk row.
+    p0: u32,
+    pb: u32,
+    r0: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> px: array<f32>;
@@ -1590,4 +1596,31 @@ fn pack_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
         v = px4[(p * pp.q + q) / 4u];
     }
     pout4[(gid.z * pp.stride + gid.y * pp.cq) / 4u + gid.x] = v;
+}
+
+// The same, reading rows p0 .. p0 + gid.y of X through a uniform window (a
+// tenth of the cost of storage loads). One dispatch per window of rows, all
+// in chunk row pb (so no division per value); the last dispatch of the last
+// chunk row also writes the zero rows that pad it. gid.x: four values of
+// chunk column gid.z (cq % 4 == 0, so they never straddle two chunks);
+// gid.y: the row in this window.
+// Bindings: 0 pwin, 1 pout4, 2 pp.
+@group(0) @binding(0) var<uniform> pwin: array<vec4<f32>, 4096>;
+
+@compute @workgroup_size(64, 1, 1)
+fn pack_window(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if gid.x * 4u >= pp.cq {
+        return;
+    }
+    let q = gid.z * pp.cq + gid.x * 4u;
+    var v = vec4<f32>(0.0);
+    if pp.p0 + gid.y < pp.p {
+        let row = gid.y * pp.q;
+        for (var e = 0u; e < 4u; e++) {
+            let i = row + min(q + e, pp.q - 1u);
+            v[e] = select(0.0, pwin[i >> 2u][i & 3u], q + e < pp.q);
+        }
+    }
+    let chunk = pp.pb * pp.nqb + gid.z;
+    pout4[(chunk * pp.stride + (pp.r0 + gid.y) * pp.cq) / 4u + gid.x] = v;
 }

@@ -79,8 +79,11 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
         epochs: args.epochs,
     };
     if args.profile {
-        let trainer =
+        let mut trainer =
             latent_engine::train::Trainer::new(&ctx, config, settings, &train, &test, None)?;
+        // Warm up first: the first replay also pays for the first touch of
+        // every buffer's memory, which a training run pays once.
+        trainer.run_steps(2)?;
         let rows = bench::profile(&ctx, &trainer.step_executor().dispatches)?;
         let total: f64 = rows.iter().map(|r| r.ms).sum();
         println!("one training step of {arch} at batch 128: {total:.2} ms of GPU time");

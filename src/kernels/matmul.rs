@@ -554,7 +554,10 @@ struct PackParams {
     cq: u32,
     nqb: u32,
     stride: u32,
-    _pad: [u32; 2],
+    p0: u32,
+    pb: u32,
+    r0: u32,
+    _pad: [u32; 3],
 }
 
 /// Rows and columns of C per `matmul_subgroup` workgroup.
@@ -596,8 +599,50 @@ fn pack(
         cq: cq as u32,
         nqb: nqb as u32,
         stride: stride as u32,
-        _pad: [0; 2],
+        p0: 0,
+        pb: 0,
+        r0: 0,
+        _pad: [0; 3],
     };
+    // Rows of X through uniform windows where whole rows fit one and every
+    // chunk row starts aligned.
+    let align_bytes = ctx.limits.min_uniform_buffer_offset_alignment as usize;
+    let rows = super::window_rows(ctx, q, p)
+        .filter(|&r| super::windows_fit(ctx, x, q, p, r))
+        .filter(|_| cq % 4 == 0 && stride % 4 == 0 && (cp * q * 4) % align_bytes == 0);
+    // Only where a window holds a good many rows: with long rows (fc1's 3,136,
+    // five rows a window) the extra dispatches ate the gain (conv step 609–620
+    // ms with, 585–609 without, on lavapipe; mlp 88–108 with, 100–108 without).
+    if let Some(rows) = rows.filter(|&r| r >= 16) {
+        let chunk_rows = p.div_ceil(cp);
+        for pb in 0..chunk_rows {
+            let end = (pb * cp + cp).min(p);
+            for p0 in (pb * cp..end).step_by(rows) {
+                // The last window also writes the rows that pad the last chunk row.
+                let n_rows = if p0 + rows >= end && pb + 1 == chunk_rows {
+                    pb * cp + cp - p0
+                } else {
+                    rows.min(end - p0)
+                };
+                let params = PackParams {
+                    p0: p0 as u32,
+                    pb: pb as u32,
+                    r0: (p0 - pb * cp) as u32,
+                    ..params
+                };
+                out.push(super::window_dispatch_at(
+                    ctx,
+                    "matmul_subgroup",
+                    "pack_window",
+                    (x, (p0 * q * 4) as u64),
+                    &packed,
+                    &params,
+                    [(cq / 4).div_ceil(64) as u32, n_rows as u32, nqb as u32],
+                )?);
+            }
+        }
+        return Ok((packed, stride));
+    }
     let vec4 = q % 4 == 0 && cq % 4 == 0 && x.offset.is_multiple_of(16);
     let (entry, per) = if vec4 { ("pack_vec4", 4) } else { ("pack", 1) };
     let workgroups = [

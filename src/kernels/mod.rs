@@ -89,6 +89,47 @@ pub fn window_binding(slice: &GpuSlice, offset: u64) -> wgpu::BindingResource<'_
     })
 }
 
+/// A dispatch whose binding 0 is a uniform window of `src` starting `offset`
+/// bytes in, 1 the output (storage), 2 the params.
+pub fn window_dispatch_at<P: bytemuck::Pod>(
+    ctx: &Context,
+    file: &'static str,
+    entry: &str,
+    (src, offset): (&GpuSlice, u64),
+    out: &GpuSlice,
+    params: &P,
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let pipeline = ctx.pipeline(file, entry, &[])?;
+    let uniform = ctx.uniform(entry, params);
+    let entries = [
+        wgpu::BindGroupEntry {
+            binding: 0,
+            resource: window_binding(src, offset),
+        },
+        wgpu::BindGroupEntry {
+            binding: 1,
+            resource: out.binding(),
+        },
+        wgpu::BindGroupEntry {
+            binding: 2,
+            resource: uniform.as_entire_binding(),
+        },
+    ];
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(entry),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    ctx.check()?;
+    Ok(Dispatch {
+        label: entry.to_string(),
+        pipeline,
+        bind_group,
+        workgroups,
+    })
+}
+
 /// A dispatch whose binding 1 is a uniform window of `src` starting at
 /// `offset` bytes; bindings 0, 2 (if the kernel reads one), 3 are storage, 4 the params.
 #[allow(clippy::too_many_arguments)]
