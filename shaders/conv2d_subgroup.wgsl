@@ -11,9 +11,10 @@
 // compute on clamped indices and only their stores are skipped.
 // Workgroups are one subgroup (8 lanes); the Rust side uses these kernels only
 // where the subgroup size is exactly 8.
-// Bindings: 0 aw (activation window, whole images n0 .. n0 + images),
-// 1 cw (forward: weight window; backward_weight: dy window of the same
-// images), 2 cbias, 3 cy (y or dw), 4 cp.
+// Bindings: 0 aw (activation window, whole images n0 .. n0 + images: x, or
+// dy for backward_input), 1 cw (forward, backward_input: weight window;
+// backward_weight: dy window of the same images), 2 cbias, 3 cy (y, dx or
+// dw), 4 cp.
 
 struct ConvWindowParams {
     n: u32,
@@ -28,7 +29,8 @@ struct ConvWindowParams {
     pad: u32,
     has_bias: u32,
     relu: u32,
-    // Forward: first output channel of the weight window and how many it holds.
+    // forward, backward_input: first channel of the weight window and how
+    // many it holds.
     ch0: u32,
     chs: u32,
     // backward_weight: pixels per slice of the window (a multiple of 4), and
@@ -353,4 +355,140 @@ fn conv2d_backward_weight_subgroup(
     dw_store(z, r0, j0 + 13u, acc13);
     dw_store(z, r0, j0 + 14u, acc14);
     dw_store(z, r0, j0 + 15u, acc15);
+}
+
+// dx for 4 pixels × 16 input channels per lane (the transposed convolution's
+// forward, with its bias and ReLU). Weight window = rows of the permuted
+// weights wp[c, kh, kw, d] (see conv2d_weight_permute in conv2d.wgsl) for
+// channels ch0 .. ch0 + chs, D % 4 == 0; activation window = images of dy.
+// Only taps kh ≡ iy + pad, kw ≡ ix + pad (mod stride) reach a pixel, so each
+// dispatch slice gid.z = one phase (iy mod s, ix mod s): the taps are then
+// the same for every lane and the loops stay uniform, as broadcasts need.
+// gid.x = (image, row of the phase, group of 4 columns of the phase).
+fn dx_store(n: u32, iy: u32, ixs: vec4<u32>, keep: vec4<bool>, j: u32, acc: vec4<f32>) {
+    if j >= cp.chs {
+        return;
+    }
+    let c = cp.ch0 + j;
+    for (var e = 0u; e < 4u; e++) {
+        if keep[e] {
+            cy[((n * cp.c + c) * cp.h + iy) * cp.w + ixs[e]] = window_epilogue(c, acc[e]);
+        }
+    }
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_input_subgroup(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let s = cp.stride;
+    let phase_y = gid.z / s;
+    let px = gid.z % s;
+    let groups = ((cp.w + s - 1u) / s + 3u) / 4u;
+    let rows = (cp.h + s - 1u) / s;
+    let g = gid.x % groups;
+    let t = gid.x / groups;
+    let iy = phase_y + s * (t % rows);
+    let nl = t / rows;
+    let images = min(cp.images, cp.n - cp.n0);
+    let lane_ok = nl < images && iy < cp.h;
+    let nn = min(nl, images - 1u);
+    let ixs = vec4<u32>(px) + vec4<u32>(s) * (vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u));
+    let keep = (ixs < vec4<u32>(cp.w)) & vec4<bool>(lane_ok);
+    let j0 = gid.y * 16u;
+    let d4 = cp.d / 4u;
+    let row4 = cp.k * cp.k * d4;
+    let last = cp.chs - 1u;
+    // This lane loads the weights of channels j0 + l and j0 + 8 + l.
+    let oa = min(j0 + l, last) * row4;
+    let ob = min(j0 + 8u + l, last) * row4;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
+    let hw_out = cp.ho * cp.wo;
+    let n_base = nn * cp.d * hw_out;
+    let ty = iy + cp.pad;
+    let wo_last = vec4<i32>(i32(cp.wo) - 1);
+    for (var kh = (phase_y + cp.pad) % s; kh < cp.k; kh += s) {
+        let row_ok = lane_ok && kh <= ty && (ty - kh) / s < cp.ho;
+        let oy = min((ty - min(kh, ty)) / s, cp.ho - 1u);
+        for (var kw = (px + cp.pad) % s; kw < cp.k; kw += s) {
+            let tx = vec4<i32>(ixs) + vec4<i32>(i32(cp.pad) - i32(kw));
+            let ox = tx / vec4<i32>(i32(s));
+            let hit = keep & vec4<bool>(row_ok) & (tx >= vec4<i32>(0)) & (ox < vec4<i32>(i32(cp.wo)));
+            let off = vec4<u32>(n_base + oy * cp.wo) + vec4<u32>(clamp(ox, vec4<i32>(0), wo_last));
+            let tap4 = (kh * cp.k + kw) * d4;
+            for (var q = 0u; q < d4; q++) {
+                let d = q * 4u;
+                let v0 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + d * hw_out), act_at(off.y + d * hw_out), act_at(off.z + d * hw_out), act_at(off.w + d * hw_out)), hit);
+                let v1 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 1u) * hw_out), act_at(off.y + (d + 1u) * hw_out), act_at(off.z + (d + 1u) * hw_out), act_at(off.w + (d + 1u) * hw_out)), hit);
+                let v2 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 2u) * hw_out), act_at(off.y + (d + 2u) * hw_out), act_at(off.z + (d + 2u) * hw_out), act_at(off.w + (d + 2u) * hw_out)), hit);
+                let v3 = select(vec4<f32>(0.0), vec4<f32>(act_at(off.x + (d + 3u) * hw_out), act_at(off.y + (d + 3u) * hw_out), act_at(off.z + (d + 3u) * hw_out), act_at(off.w + (d + 3u) * hw_out)), hit);
+                let wa = cw[oa + tap4 + q];
+                let wb = cw[ob + tap4 + q];
+                let w0 = subgroupBroadcast(wa, 0u);
+                acc0 += w0.x * v0 + w0.y * v1 + w0.z * v2 + w0.w * v3;
+                let w1 = subgroupBroadcast(wa, 1u);
+                acc1 += w1.x * v0 + w1.y * v1 + w1.z * v2 + w1.w * v3;
+                let w2 = subgroupBroadcast(wa, 2u);
+                acc2 += w2.x * v0 + w2.y * v1 + w2.z * v2 + w2.w * v3;
+                let w3 = subgroupBroadcast(wa, 3u);
+                acc3 += w3.x * v0 + w3.y * v1 + w3.z * v2 + w3.w * v3;
+                let w4 = subgroupBroadcast(wa, 4u);
+                acc4 += w4.x * v0 + w4.y * v1 + w4.z * v2 + w4.w * v3;
+                let w5 = subgroupBroadcast(wa, 5u);
+                acc5 += w5.x * v0 + w5.y * v1 + w5.z * v2 + w5.w * v3;
+                let w6 = subgroupBroadcast(wa, 6u);
+                acc6 += w6.x * v0 + w6.y * v1 + w6.z * v2 + w6.w * v3;
+                let w7 = subgroupBroadcast(wa, 7u);
+                acc7 += w7.x * v0 + w7.y * v1 + w7.z * v2 + w7.w * v3;
+                let w8 = subgroupBroadcast(wb, 0u);
+                acc8 += w8.x * v0 + w8.y * v1 + w8.z * v2 + w8.w * v3;
+                let w9 = subgroupBroadcast(wb, 1u);
+                acc9 += w9.x * v0 + w9.y * v1 + w9.z * v2 + w9.w * v3;
+                let w10 = subgroupBroadcast(wb, 2u);
+                acc10 += w10.x * v0 + w10.y * v1 + w10.z * v2 + w10.w * v3;
+                let w11 = subgroupBroadcast(wb, 3u);
+                acc11 += w11.x * v0 + w11.y * v1 + w11.z * v2 + w11.w * v3;
+                let w12 = subgroupBroadcast(wb, 4u);
+                acc12 += w12.x * v0 + w12.y * v1 + w12.z * v2 + w12.w * v3;
+                let w13 = subgroupBroadcast(wb, 5u);
+                acc13 += w13.x * v0 + w13.y * v1 + w13.z * v2 + w13.w * v3;
+                let w14 = subgroupBroadcast(wb, 6u);
+                acc14 += w14.x * v0 + w14.y * v1 + w14.z * v2 + w14.w * v3;
+                let w15 = subgroupBroadcast(wb, 7u);
+                acc15 += w15.x * v0 + w15.y * v1 + w15.z * v2 + w15.w * v3;
+            }
+        }
+    }
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 0u, acc0);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 1u, acc1);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 2u, acc2);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 3u, acc3);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 4u, acc4);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 5u, acc5);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 6u, acc6);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 7u, acc7);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 8u, acc8);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 9u, acc9);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 10u, acc10);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 11u, acc11);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 12u, acc12);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 13u, acc13);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 14u, acc14);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 15u, acc15);
 }

@@ -100,6 +100,10 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((3, 8, 14, 13), 20, 4, 2, 1),
     ((2, 4, 7, 9), 36, 3, 2, 2),
     ((1, 4, 9, 9), 8, 3, 3, 1),
+    // Over four input and a multiple of four output channels (the subgroup
+    // input gradient) with strides 1 and 3, kernel 5, padding 2.
+    ((2, 5, 9, 7), 8, 3, 1, 1),
+    ((3, 6, 11, 10), 4, 5, 3, 2),
     // Several uniform windows (weights of 32K floats) and several dy chunks.
     ((2, 32, 14, 14), 64, 4, 2, 1),
     ((8, 4, 14, 14), 64, 4, 2, 1),

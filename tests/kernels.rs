@@ -38,7 +38,11 @@ fn every_kernel_matches_its_cpu_reference() {
                 .any(|r| r.kernel == "matmul_forward_subgroup"),
             "the subgroup matmul was not checked"
         );
-        for kernel in ["conv2d_forward_subgroup", "conv2d_backward_weight_subgroup"] {
+        for kernel in [
+            "conv2d_forward_subgroup",
+            "conv2d_backward_input_subgroup",
+            "conv2d_backward_weight_subgroup",
+        ] {
             assert!(
                 results.iter().any(|r| r.kernel == kernel),
                 "{kernel} was not checked"

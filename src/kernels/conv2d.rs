@@ -150,8 +150,7 @@ pub enum Kernels {
     Window,
     /// Uniform windows whose lane-shared values go through subgroup
     /// broadcasts (conv2d_subgroup.wgsl): CPU adapters with subgroups of
-    /// exactly 8 lanes (llvmpipe on AVX2). The input gradient, whose loops
-    /// differ per lane, stays with the window kernels.
+    /// exactly 8 lanes (llvmpipe on AVX2).
     Subgroup,
 }
 
@@ -308,6 +307,7 @@ pub fn backward_input(
 #[allow(clippy::too_many_arguments)]
 fn backward_input_windows(
     ctx: &Context,
+    kernels: Kernels,
     s: ConvShape,
     (cc, per): (usize, usize),
     params: Params,
@@ -318,11 +318,17 @@ fn backward_input_windows(
 ) -> Result<Vec<Dispatch>> {
     let image = s.d * s.ho() * s.wo();
     let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
-    // Few output channels take the 4-channel kernel: the 16-channel one would mostly idle.
-    let (entry, block) = if s.c <= 4 {
-        ("conv2d_backward_input_window4x", 4)
+    // Few output channels take the 4-channel kernel: the 16-channel ones would mostly idle.
+    let (file, entry, block) = if s.c <= 4 {
+        ("conv2d", "conv2d_backward_input_window4x", 4)
+    } else if kernels == Kernels::Subgroup {
+        (
+            "conv2d_subgroup",
+            "conv2d_backward_input_subgroup",
+            WINDOW_CHANNELS,
+        )
     } else {
-        ("conv2d_backward_input_xwindow", WINDOW_CHANNELS)
+        ("conv2d", "conv2d_backward_input_xwindow", WINDOW_CHANNELS)
     };
     let row = s.k * s.k * s.d;
     let mut out = Vec::new();
@@ -338,20 +344,28 @@ fn backward_input_windows(
                 images: images as u32,
                 ..Zeroable::zeroed()
             };
-            let invocations = images * s.h * s.stride * groups_per_row;
+            // The subgroup kernel takes one phase (row and column mod
+            // stride) per z slice, 8 lanes a workgroup.
+            let workgroups = if entry == "conv2d_backward_input_subgroup" {
+                let lanes = images * s.h.div_ceil(s.stride) * groups_per_row;
+                [
+                    lanes.div_ceil(8) as u32,
+                    chs.div_ceil(block) as u32,
+                    (s.stride * s.stride) as u32,
+                ]
+            } else {
+                let lanes = images * s.h * s.stride * groups_per_row;
+                [lanes.div_ceil(16) as u32, chs.div_ceil(block) as u32, 1]
+            };
             out.push(two_windows(
                 ctx,
-                ("conv2d", entry),
+                (file, entry),
                 (dy, (n0 * image * 4) as u64),
                 (wp, (c0 * row * 4) as u64),
                 Some(bias),
                 dx,
                 &p,
-                [
-                    invocations.div_ceil(16) as u32,
-                    chs.div_ceil(block) as u32,
-                    1,
-                ],
+                workgroups,
             )?);
         }
     }
@@ -414,7 +428,7 @@ fn two_windows(
 }
 
 /// Like [`backward_input`] with the given family (Subgroup takes the window
-/// kernels); the window kernels need the shape to fit their windows.
+/// kernel where C ≤ 4); the window kernels need the shape to fit their windows.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_input_with(
     ctx: &Context,
@@ -456,6 +470,7 @@ pub fn backward_input_with(
             )?];
             out.extend(backward_input_windows(
                 ctx,
+                kernels,
                 s,
                 (cc, per),
                 params,
@@ -619,7 +634,11 @@ fn backward_weight_subgroup(
         align / super::gcd(row, align)
     };
     let common = lcm(step(x_image), step(dy_image));
-    let per = px.min(pd) / common * common;
+    let per = if px.min(pd) >= s.n {
+        s.n
+    } else {
+        px.min(pd) / common * common
+    };
     if per == 0
         || !super::windows_fit(ctx, x, x_image, s.n, per)
         || !super::windows_fit(ctx, dy, dy_image, s.n, per)
