@@ -301,43 +301,43 @@ fn conv2d_backward_weight_subgroup(
             ow += 1u;
             if ow == cp.wo { ow = 0u; oh += 1u; if oh == cp.ho { oh = 0u; n += 1u; } }
         }
-        // Transpose to per-tap vectors over the four pixels, to dot with dy.
-        let x0 = vec4<f32>(xs[0].x, xs[1].x, xs[2].x, xs[3].x);
-        let x1 = vec4<f32>(xs[0].y, xs[1].y, xs[2].y, xs[3].y);
-        let x2 = vec4<f32>(xs[0].z, xs[1].z, xs[2].z, xs[3].z);
-        let x3 = vec4<f32>(xs[0].w, xs[1].w, xs[2].w, xs[3].w);
+        // acc[tap] += Σ_e dy[e] · x[e][tap]: four multiply-adds per channel.
+        let x0 = xs[0];
+        let x1 = xs[1];
+        let x2 = xs[2];
+        let x3 = xs[3];
         let g0 = subgroupBroadcast(ga, 0u);
-        acc0 += vec4<f32>(dot(g0, x0), dot(g0, x1), dot(g0, x2), dot(g0, x3));
+        acc0 += g0.x * x0 + g0.y * x1 + g0.z * x2 + g0.w * x3;
         let g1 = subgroupBroadcast(ga, 1u);
-        acc1 += vec4<f32>(dot(g1, x0), dot(g1, x1), dot(g1, x2), dot(g1, x3));
+        acc1 += g1.x * x0 + g1.y * x1 + g1.z * x2 + g1.w * x3;
         let g2 = subgroupBroadcast(ga, 2u);
-        acc2 += vec4<f32>(dot(g2, x0), dot(g2, x1), dot(g2, x2), dot(g2, x3));
+        acc2 += g2.x * x0 + g2.y * x1 + g2.z * x2 + g2.w * x3;
         let g3 = subgroupBroadcast(ga, 3u);
-        acc3 += vec4<f32>(dot(g3, x0), dot(g3, x1), dot(g3, x2), dot(g3, x3));
+        acc3 += g3.x * x0 + g3.y * x1 + g3.z * x2 + g3.w * x3;
         let g4 = subgroupBroadcast(ga, 4u);
-        acc4 += vec4<f32>(dot(g4, x0), dot(g4, x1), dot(g4, x2), dot(g4, x3));
+        acc4 += g4.x * x0 + g4.y * x1 + g4.z * x2 + g4.w * x3;
         let g5 = subgroupBroadcast(ga, 5u);
-        acc5 += vec4<f32>(dot(g5, x0), dot(g5, x1), dot(g5, x2), dot(g5, x3));
+        acc5 += g5.x * x0 + g5.y * x1 + g5.z * x2 + g5.w * x3;
         let g6 = subgroupBroadcast(ga, 6u);
-        acc6 += vec4<f32>(dot(g6, x0), dot(g6, x1), dot(g6, x2), dot(g6, x3));
+        acc6 += g6.x * x0 + g6.y * x1 + g6.z * x2 + g6.w * x3;
         let g7 = subgroupBroadcast(ga, 7u);
-        acc7 += vec4<f32>(dot(g7, x0), dot(g7, x1), dot(g7, x2), dot(g7, x3));
+        acc7 += g7.x * x0 + g7.y * x1 + g7.z * x2 + g7.w * x3;
         let g8 = subgroupBroadcast(gb, 0u);
-        acc8 += vec4<f32>(dot(g8, x0), dot(g8, x1), dot(g8, x2), dot(g8, x3));
+        acc8 += g8.x * x0 + g8.y * x1 + g8.z * x2 + g8.w * x3;
         let g9 = subgroupBroadcast(gb, 1u);
-        acc9 += vec4<f32>(dot(g9, x0), dot(g9, x1), dot(g9, x2), dot(g9, x3));
+        acc9 += g9.x * x0 + g9.y * x1 + g9.z * x2 + g9.w * x3;
         let g10 = subgroupBroadcast(gb, 2u);
-        acc10 += vec4<f32>(dot(g10, x0), dot(g10, x1), dot(g10, x2), dot(g10, x3));
+        acc10 += g10.x * x0 + g10.y * x1 + g10.z * x2 + g10.w * x3;
         let g11 = subgroupBroadcast(gb, 3u);
-        acc11 += vec4<f32>(dot(g11, x0), dot(g11, x1), dot(g11, x2), dot(g11, x3));
+        acc11 += g11.x * x0 + g11.y * x1 + g11.z * x2 + g11.w * x3;
         let g12 = subgroupBroadcast(gb, 4u);
-        acc12 += vec4<f32>(dot(g12, x0), dot(g12, x1), dot(g12, x2), dot(g12, x3));
+        acc12 += g12.x * x0 + g12.y * x1 + g12.z * x2 + g12.w * x3;
         let g13 = subgroupBroadcast(gb, 5u);
-        acc13 += vec4<f32>(dot(g13, x0), dot(g13, x1), dot(g13, x2), dot(g13, x3));
+        acc13 += g13.x * x0 + g13.y * x1 + g13.z * x2 + g13.w * x3;
         let g14 = subgroupBroadcast(gb, 6u);
-        acc14 += vec4<f32>(dot(g14, x0), dot(g14, x1), dot(g14, x2), dot(g14, x3));
+        acc14 += g14.x * x0 + g14.y * x1 + g14.z * x2 + g14.w * x3;
         let g15 = subgroupBroadcast(gb, 7u);
-        acc15 += vec4<f32>(dot(g15, x0), dot(g15, x1), dot(g15, x2), dot(g15, x3));
+        acc15 += g15.x * x0 + g15.y * x1 + g15.z * x2 + g15.w * x3;
     }
     dw_store(z, r0, j0 + 0u, acc0);
     dw_store(z, r0, j0 + 1u, acc1);
