@@ -174,7 +174,7 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
             let t = time_dispatches(ctx, &d)?;
             out.push(KernelBench {
                 kernel: kernel.into(),
-                shape: format!("{name} {s:?}"),
+                shape: format!("{name} {s}"),
                 gflops: s.flops() / t / 1e9,
                 ms: t * 1e3,
             });

@@ -109,6 +109,16 @@ impl ConvTransposeShape {
     }
 }
 
+impl std::fmt::Display for ConvTransposeShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "x {}x{}x{}x{} → {} ch, k{} s{} p{} (transposed)",
+            self.n, self.c, self.h, self.w, self.d, self.k, self.stride, self.pad
+        )
+    }
+}
+
 /// Record `y = conv_transpose(x, w) (+ b) (then ReLU)`.
 pub fn forward(
     ctx: &Context,
