@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Writes matmul_subgroup.wgsl: the kernel spelled out so that llvmpipe keeps
-its 32 accumulators in registers. Run: python3 shaders/matmul_subgroup.py"""
-R, C, W = 16, 2, 3
+its R × C accumulators in registers. Run: python3 shaders/matmul_subgroup.py
+
+R rows and 8·C columns of C per workgroup (SG_ROWS, SG_COLS in matmul.rs must
+match), W window pairs. SG_R / SG_C in the environment try other blockings:
+8 × 4 and 16 × 4 ran as fast as 16 × 2 within this machine's noise (6–10
+GFLOP/s at 512³ on lavapipe), so the smallest stays."""
+import os
+R, C, W = int(os.environ.get("SG_R", 16)), int(os.environ.get("SG_C", 2)), 3
 lines = []
 w = lines.append
 w("""// Dense products on CPU adapters (llvmpipe) through subgroups: C = A·B
@@ -84,15 +90,16 @@ fn matmul_subgroup(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {{
-    let r0 = wid.x * 16u;
-    let c0 = wid.y * 16u + l;
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + l;
     let kc = sp.kc;
-    // Lane l reads k value kb + l of each of the 16 rows, and the two
-    // columns c0 and c0 + 8 of each of 8 k values.
+    // Lane l reads k value kb + l of each of the {R} rows, and the {C}
+    // columns c0, c0 + 8, … of each of 8 k values.
     let ab = r0 * sp.a_rs + l * sp.a_ks;
     let a_step = 8u * sp.a_ks;
-    let b_lo = c0 * sp.b_ns;
-    let b_hi = b_lo + 8u * sp.b_ns;""")
+    let b_lo = c0 * sp.b_ns;""")
+for c in range(1, C):
+    w(f"    let b_c{c} = b_lo + {8 * c}u * sp.b_ns;")
 for r in range(R):
     for c in range(C):
         w(f"    var acc{r}_{c} = 0.0;")
@@ -110,10 +117,10 @@ for i in range(W):
     w(f"{ind}    ak += a_step;")
     for t in range(8):
         w(f"{ind}    let bk{t} = (kb + {t}u) * sp.b_ks;")
-        w(f"{ind}    let bi{t} = bk{t} + b_lo;")
-        w(f"{ind}    let b{t}_0 = sb{i}[bi{t} >> 2u][bi{t} & 3u];")
-        w(f"{ind}    let bj{t} = bk{t} + b_hi;")
-        w(f"{ind}    let b{t}_1 = sb{i}[bj{t} >> 2u][bj{t} & 3u];")
+        for c in range(C):
+            base = "b_lo" if c == 0 else f"b_c{c}"
+            w(f"{ind}    let bi{t}_{c} = bk{t} + {base};")
+            w(f"{ind}    let b{t}_{c} = sb{i}[bi{t}_{c} >> 2u][bi{t}_{c} & 3u];")
         for r in range(R):
             w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{r}, {t}u);")
             for c in range(C):
@@ -123,7 +130,7 @@ for i in range(W):
         w("    }")
 for r in range(R):
     for c in range(C):
-        col = "c0" if c == 0 else "c0 + 8u"
+        col = "c0" if c == 0 else f"c0 + {8 * c}u"
         w(f"    store_c(r0 + {r}u, {col}, acc{r}_{c});")
 w("}")
 w("""

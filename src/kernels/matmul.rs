@@ -560,8 +560,10 @@ struct PackParams {
     _pad: [u32; 3],
 }
 
-/// Rows and columns of C per `matmul_subgroup` workgroup.
-const SG_BLOCK: usize = 16;
+/// Rows and columns of C per `matmul_subgroup` workgroup (R and 8·C in
+/// shaders/matmul_subgroup.py).
+const SG_ROWS: usize = 16;
+const SG_COLS: usize = 16;
 /// The most k values per chunk: 128 keeps 128 × 128 blocks of A and B in a window.
 const SG_MAX_KC: usize = 128;
 /// Window pairs (k chunks) one `matmul_subgroup` dispatch sums. Four (nine
@@ -572,9 +574,15 @@ const SG_WINDOWS: usize = 3;
 /// A per chunk (rb) and columns of B per chunk (nb), each chunk ≤ one window.
 fn sg_chunks(shape: MatmulShape) -> (usize, usize, usize) {
     let kc = shape.k.next_multiple_of(8).min(SG_MAX_KC);
-    let most = (super::WINDOW_BYTES as usize / 4 / kc) / SG_BLOCK * SG_BLOCK;
-    let rb = shape.m.next_multiple_of(SG_BLOCK).min(most);
-    let nb = shape.n.next_multiple_of(SG_BLOCK).min(most);
+    let most = super::WINDOW_BYTES as usize / 4 / kc;
+    let rb = shape
+        .m
+        .next_multiple_of(SG_ROWS)
+        .min(most / SG_ROWS * SG_ROWS);
+    let nb = shape
+        .n
+        .next_multiple_of(SG_COLS)
+        .min(most / SG_COLS * SG_COLS);
     (kc, rb, nb)
 }
 
@@ -777,8 +785,8 @@ fn subgroup(
                     pipeline: pipeline.clone(),
                     bind_group,
                     workgroups: [
-                        rows.div_ceil(SG_BLOCK) as u32,
-                        cols.div_ceil(SG_BLOCK) as u32,
+                        rows.div_ceil(SG_ROWS) as u32,
+                        cols.div_ceil(SG_COLS) as u32,
                         1,
                     ],
                 });
