@@ -58,27 +58,24 @@ fn dy_at(i: u32) -> f32 {
     return cw[i >> 2u][i & 3u];
 }
 
-fn window_epilogue(channel: u32, value: f32) -> f32 {
-    var v = value;
-    if cp.has_bias == 1u {
-        v += cbias[channel];
-    }
-    if cp.relu == 1u {
-        v = max(v, 0.0);
-    }
-    return v;
-}
-
-fn conv_store(n_pix: u32, pix0: u32, j: u32, acc: vec4<f32>) {
+// y of channel ch0 + j at this lane's four pixels, whose offsets in channel 0
+// are `out0` (computed once per lane: integer division is slow on llvmpipe).
+fn conv_store(out0: vec4<u32>, keep: vec4<bool>, j: u32, acc: vec4<f32>) {
     if j >= cp.chs {
         return;
     }
     let d = cp.ch0 + j;
-    let hw_out = cp.ho * cp.wo;
+    var v = acc;
+    if cp.has_bias == 1u {
+        v += vec4<f32>(cbias[d]);
+    }
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let off = d * cp.ho * cp.wo;
     for (var e = 0u; e < 4u; e++) {
-        let pix = pix0 + e;
-        if pix < n_pix {
-            cy[((pix / hw_out) * cp.d + d) * hw_out + pix % hw_out] = window_epilogue(d, acc[e]);
+        if keep[e] {
+            cy[out0[e] + off] = v[e];
         }
     }
 }
@@ -110,12 +107,17 @@ fn conv2d_forward_subgroup(
     var base: vec4<u32>;
     var iy0: vec4<i32>;
     var ix0: vec4<i32>;
+    var out0: vec4<u32>;
+    var keep: vec4<bool>;
     for (var e = 0u; e < 4u; e++) {
         let pix = min(pix0 + e, n_pix - 1u);
+        let n = pix / hw_out;
         let r = pix % hw_out;
-        base[e] = (pix / hw_out - cp.n0) * cp.c * cp.h * cp.w;
+        base[e] = (n - cp.n0) * cp.c * cp.h * cp.w;
         iy0[e] = i32((r / cp.wo) * cp.stride) - i32(cp.pad);
         ix0[e] = i32((r % cp.wo) * cp.stride) - i32(cp.pad);
+        out0[e] = n * cp.d * hw_out + r;
+        keep[e] = pix0 + e < n_pix;
     }
     let r4 = cp.c * cp.k * cp.k / 4u;
     let last = cp.chs - 1u;
@@ -186,22 +188,22 @@ fn conv2d_forward_subgroup(
         let w15 = subgroupBroadcast(wb, 7u);
         acc15 += w15.x * x0 + w15.y * x1 + w15.z * x2 + w15.w * x3;
     }
-    conv_store(n_pix, pix0, j0 + 0u, acc0);
-    conv_store(n_pix, pix0, j0 + 1u, acc1);
-    conv_store(n_pix, pix0, j0 + 2u, acc2);
-    conv_store(n_pix, pix0, j0 + 3u, acc3);
-    conv_store(n_pix, pix0, j0 + 4u, acc4);
-    conv_store(n_pix, pix0, j0 + 5u, acc5);
-    conv_store(n_pix, pix0, j0 + 6u, acc6);
-    conv_store(n_pix, pix0, j0 + 7u, acc7);
-    conv_store(n_pix, pix0, j0 + 8u, acc8);
-    conv_store(n_pix, pix0, j0 + 9u, acc9);
-    conv_store(n_pix, pix0, j0 + 10u, acc10);
-    conv_store(n_pix, pix0, j0 + 11u, acc11);
-    conv_store(n_pix, pix0, j0 + 12u, acc12);
-    conv_store(n_pix, pix0, j0 + 13u, acc13);
-    conv_store(n_pix, pix0, j0 + 14u, acc14);
-    conv_store(n_pix, pix0, j0 + 15u, acc15);
+    conv_store(out0, keep, j0 + 0u, acc0);
+    conv_store(out0, keep, j0 + 1u, acc1);
+    conv_store(out0, keep, j0 + 2u, acc2);
+    conv_store(out0, keep, j0 + 3u, acc3);
+    conv_store(out0, keep, j0 + 4u, acc4);
+    conv_store(out0, keep, j0 + 5u, acc5);
+    conv_store(out0, keep, j0 + 6u, acc6);
+    conv_store(out0, keep, j0 + 7u, acc7);
+    conv_store(out0, keep, j0 + 8u, acc8);
+    conv_store(out0, keep, j0 + 9u, acc9);
+    conv_store(out0, keep, j0 + 10u, acc10);
+    conv_store(out0, keep, j0 + 11u, acc11);
+    conv_store(out0, keep, j0 + 12u, acc12);
+    conv_store(out0, keep, j0 + 13u, acc13);
+    conv_store(out0, keep, j0 + 14u, acc14);
+    conv_store(out0, keep, j0 + 15u, acc15);
 }
 
 // dw[d, r] (+)= Σ over one slice of the window's pixels k = (n, oh, ow) of
@@ -370,9 +372,17 @@ fn dx_store(n: u32, iy: u32, ixs: vec4<u32>, keep: vec4<bool>, j: u32, acc: vec4
         return;
     }
     let c = cp.ch0 + j;
+    var v = acc;
+    if cp.has_bias == 1u {
+        v += vec4<f32>(cbias[c]);
+    }
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let row = ((n * cp.c + c) * cp.h + iy) * cp.w;
     for (var e = 0u; e < 4u; e++) {
         if keep[e] {
-            cy[((n * cp.c + c) * cp.h + iy) * cp.w + ixs[e]] = window_epilogue(c, acc[e]);
+            cy[row + ixs[e]] = v[e];
         }
     }
 }
