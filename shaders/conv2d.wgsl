@@ -414,6 +414,188 @@ fn conv2d_backward_input_window4x(@builtin(global_invocation_id) gid: vec3<u32>)
     dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
 }
 
+// dx of single-channel images (a decoder's last layer) where K = 2·stride:
+// every output pixel of a stride phase then receives exactly 2 × 2 taps, and
+// the 4 × 4 block of one phase's pixels that a lane computes reads a 5 × 5
+// patch of dy per channel d, so each gathered dy value feeds about 2.6
+// multiply-adds instead of one (conv2d_backward_input_window4x: one).
+// Weight window = the row of wp[0, kh, kw, d]; activation window = images of
+// dy. gid.z = phase (iy mod s, ix mod s); gid.x = (image, block row, block
+// column) of that phase's pixel grid.
+fn w_at(i: u32) -> f32 {
+    return cw[i >> 2u][i & 3u];
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_backward_input_window_c1(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let s = cp.stride;
+    let phase_y = gid.z / s;
+    let phase_x = gid.z % s;
+    let mb = ((cp.h + s - 1u) / s + 3u) / 4u;
+    let tb = ((cp.w + s - 1u) / s + 3u) / 4u;
+    let nl = gid.x / (mb * tb);
+    if nl >= min(cp.images, cp.n - cp.n0) {
+        return;
+    }
+    let m0 = ((gid.x / tb) % mb) * 4u;
+    let t0 = (gid.x % tb) * 4u;
+    // The two taps of each axis: k0 and k0 + s. Tap k0 reads patch row r + 1
+    // for output row r, tap k0 + s row r.
+    let kh0 = (phase_y + cp.pad) % s;
+    let kw0 = (phase_x + cp.pad) % s;
+    let oy0 = i32(m0 + (phase_y + cp.pad) / s) - 1;
+    let ox0 = i32(t0 + (phase_x + cp.pad) / s) - 1;
+    let ho = i32(cp.ho);
+    let wo = i32(cp.wo);
+    let ry0 = u32(clamp(oy0 + 0, 0, ho - 1)) * cp.wo;
+    let vy0 = oy0 + 0 >= 0 && oy0 + 0 < ho;
+    let ry1 = u32(clamp(oy0 + 1, 0, ho - 1)) * cp.wo;
+    let vy1 = oy0 + 1 >= 0 && oy0 + 1 < ho;
+    let ry2 = u32(clamp(oy0 + 2, 0, ho - 1)) * cp.wo;
+    let vy2 = oy0 + 2 >= 0 && oy0 + 2 < ho;
+    let ry3 = u32(clamp(oy0 + 3, 0, ho - 1)) * cp.wo;
+    let vy3 = oy0 + 3 >= 0 && oy0 + 3 < ho;
+    let ry4 = u32(clamp(oy0 + 4, 0, ho - 1)) * cp.wo;
+    let vy4 = oy0 + 4 >= 0 && oy0 + 4 < ho;
+    let cx0 = u32(clamp(ox0 + 0, 0, wo - 1));
+    let vx0 = ox0 + 0 >= 0 && ox0 + 0 < wo;
+    let cx1 = u32(clamp(ox0 + 1, 0, wo - 1));
+    let vx1 = ox0 + 1 >= 0 && ox0 + 1 < wo;
+    let cx2 = u32(clamp(ox0 + 2, 0, wo - 1));
+    let vx2 = ox0 + 2 >= 0 && ox0 + 2 < wo;
+    let cx3 = u32(clamp(ox0 + 3, 0, wo - 1));
+    let vx3 = ox0 + 3 >= 0 && ox0 + 3 < wo;
+    let cx4 = u32(clamp(ox0 + 4, 0, wo - 1));
+    let vx4 = ox0 + 4 >= 0 && ox0 + 4 < wo;
+    var a00 = 0.0;
+    var a01 = 0.0;
+    var a02 = 0.0;
+    var a03 = 0.0;
+    var a10 = 0.0;
+    var a11 = 0.0;
+    var a12 = 0.0;
+    var a13 = 0.0;
+    var a20 = 0.0;
+    var a21 = 0.0;
+    var a22 = 0.0;
+    var a23 = 0.0;
+    var a30 = 0.0;
+    var a31 = 0.0;
+    var a32 = 0.0;
+    var a33 = 0.0;
+    let hw_out = cp.ho * cp.wo;
+    var plane = nl * cp.d * hw_out;
+    let t00 = (kh0 * cp.k + kw0) * cp.d;
+    let t01 = (kh0 * cp.k + kw0 + s) * cp.d;
+    let t10 = ((kh0 + s) * cp.k + kw0) * cp.d;
+    let t11 = ((kh0 + s) * cp.k + kw0 + s) * cp.d;
+    for (var d = 0u; d < cp.d; d++) {
+        let w00 = w_at(t00 + d);
+        let w01 = w_at(t01 + d);
+        let w10 = w_at(t10 + d);
+        let w11 = w_at(t11 + d);
+        let p00 = select(0.0, act_at(plane + ry0 + cx0), vy0 && vx0);
+        let p01 = select(0.0, act_at(plane + ry0 + cx1), vy0 && vx1);
+        let p02 = select(0.0, act_at(plane + ry0 + cx2), vy0 && vx2);
+        let p03 = select(0.0, act_at(plane + ry0 + cx3), vy0 && vx3);
+        let p04 = select(0.0, act_at(plane + ry0 + cx4), vy0 && vx4);
+        let p10 = select(0.0, act_at(plane + ry1 + cx0), vy1 && vx0);
+        let p11 = select(0.0, act_at(plane + ry1 + cx1), vy1 && vx1);
+        let p12 = select(0.0, act_at(plane + ry1 + cx2), vy1 && vx2);
+        let p13 = select(0.0, act_at(plane + ry1 + cx3), vy1 && vx3);
+        let p14 = select(0.0, act_at(plane + ry1 + cx4), vy1 && vx4);
+        let p20 = select(0.0, act_at(plane + ry2 + cx0), vy2 && vx0);
+        let p21 = select(0.0, act_at(plane + ry2 + cx1), vy2 && vx1);
+        let p22 = select(0.0, act_at(plane + ry2 + cx2), vy2 && vx2);
+        let p23 = select(0.0, act_at(plane + ry2 + cx3), vy2 && vx3);
+        let p24 = select(0.0, act_at(plane + ry2 + cx4), vy2 && vx4);
+        let p30 = select(0.0, act_at(plane + ry3 + cx0), vy3 && vx0);
+        let p31 = select(0.0, act_at(plane + ry3 + cx1), vy3 && vx1);
+        let p32 = select(0.0, act_at(plane + ry3 + cx2), vy3 && vx2);
+        let p33 = select(0.0, act_at(plane + ry3 + cx3), vy3 && vx3);
+        let p34 = select(0.0, act_at(plane + ry3 + cx4), vy3 && vx4);
+        let p40 = select(0.0, act_at(plane + ry4 + cx0), vy4 && vx0);
+        let p41 = select(0.0, act_at(plane + ry4 + cx1), vy4 && vx1);
+        let p42 = select(0.0, act_at(plane + ry4 + cx2), vy4 && vx2);
+        let p43 = select(0.0, act_at(plane + ry4 + cx3), vy4 && vx3);
+        let p44 = select(0.0, act_at(plane + ry4 + cx4), vy4 && vx4);
+        a00 += w00 * p11 + w01 * p10 + w10 * p01 + w11 * p00;
+        a01 += w00 * p12 + w01 * p11 + w10 * p02 + w11 * p01;
+        a02 += w00 * p13 + w01 * p12 + w10 * p03 + w11 * p02;
+        a03 += w00 * p14 + w01 * p13 + w10 * p04 + w11 * p03;
+        a10 += w00 * p21 + w01 * p20 + w10 * p11 + w11 * p10;
+        a11 += w00 * p22 + w01 * p21 + w10 * p12 + w11 * p11;
+        a12 += w00 * p23 + w01 * p22 + w10 * p13 + w11 * p12;
+        a13 += w00 * p24 + w01 * p23 + w10 * p14 + w11 * p13;
+        a20 += w00 * p31 + w01 * p30 + w10 * p21 + w11 * p20;
+        a21 += w00 * p32 + w01 * p31 + w10 * p22 + w11 * p21;
+        a22 += w00 * p33 + w01 * p32 + w10 * p23 + w11 * p22;
+        a23 += w00 * p34 + w01 * p33 + w10 * p24 + w11 * p23;
+        a30 += w00 * p41 + w01 * p40 + w10 * p31 + w11 * p30;
+        a31 += w00 * p42 + w01 * p41 + w10 * p32 + w11 * p31;
+        a32 += w00 * p43 + w01 * p42 + w10 * p33 + w11 * p32;
+        a33 += w00 * p44 + w01 * p43 + w10 * p34 + w11 * p33;
+        plane += hw_out;
+    }
+    let n = cp.n0 + nl;
+    let iy0 = phase_y + s * (m0 + 0u);
+    let iy1 = phase_y + s * (m0 + 1u);
+    let iy2 = phase_y + s * (m0 + 2u);
+    let iy3 = phase_y + s * (m0 + 3u);
+    let ix0 = phase_x + s * (t0 + 0u);
+    let ix1 = phase_x + s * (t0 + 1u);
+    let ix2 = phase_x + s * (t0 + 2u);
+    let ix3 = phase_x + s * (t0 + 3u);
+    if iy0 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix0] = window_epilogue(0u, a00);
+    }
+    if iy0 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix1] = window_epilogue(0u, a01);
+    }
+    if iy0 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix2] = window_epilogue(0u, a02);
+    }
+    if iy0 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix3] = window_epilogue(0u, a03);
+    }
+    if iy1 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix0] = window_epilogue(0u, a10);
+    }
+    if iy1 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix1] = window_epilogue(0u, a11);
+    }
+    if iy1 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix2] = window_epilogue(0u, a12);
+    }
+    if iy1 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix3] = window_epilogue(0u, a13);
+    }
+    if iy2 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix0] = window_epilogue(0u, a20);
+    }
+    if iy2 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix1] = window_epilogue(0u, a21);
+    }
+    if iy2 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix2] = window_epilogue(0u, a22);
+    }
+    if iy2 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix3] = window_epilogue(0u, a23);
+    }
+    if iy3 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix0] = window_epilogue(0u, a30);
+    }
+    if iy3 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix1] = window_epilogue(0u, a31);
+    }
+    if iy3 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix2] = window_epilogue(0u, a32);
+    }
+    if iy3 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix3] = window_epilogue(0u, a33);
+    }
+}
+
 // wp[c, kh, kw, d] = w[d, c, kh, kw]: the layout the backward window reads.
 // Bindings: 0 pw_in (D, C, K, K), 1 pw_out (C, K, K, D), 2 pw_p.
 @group(0) @binding(0) var<storage, read> pw_in: array<f32>;

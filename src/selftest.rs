@@ -104,6 +104,10 @@ const CONV_SHAPES: &[ConvCase] = &[
     // input gradient) with strides 1 and 3, kernel 5, padding 2.
     ((2, 5, 9, 7), 8, 3, 1, 1),
     ((3, 6, 11, 10), 4, 5, 3, 2),
+    // One input channel with K = 2·stride (the single-channel input gradient).
+    ((3, 1, 9, 7), 8, 4, 2, 1),
+    ((2, 1, 10, 9), 4, 2, 1, 0),
+    ((1, 1, 11, 12), 12, 6, 3, 2),
     // Several uniform windows (weights of 32K floats) and several dy chunks.
     ((2, 32, 14, 14), 64, 4, 2, 1),
     ((8, 4, 14, 14), 64, 4, 2, 1),
@@ -215,6 +219,8 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
 fn family(dispatches: &[Dispatch]) -> &'static str {
     if dispatches.iter().any(|d| d.label.contains("subgroup")) {
         "_subgroup"
+    } else if dispatches.iter().any(|d| d.label.ends_with("_c1")) {
+        "_window_c1"
     } else if dispatches.iter().any(|d| d.label.contains("window")) {
         "_window"
     } else {

@@ -30,6 +30,15 @@ fn every_kernel_matches_its_cpu_reference() {
             "no check of {family}"
         );
     }
+    // The single-channel input gradient serves the window families of CPU adapters.
+    if ctx.is_software() {
+        assert!(
+            results
+                .iter()
+                .any(|r| r.kernel == "conv2d_backward_input_window_c1"),
+            "the single-channel input gradient was not checked"
+        );
+    }
     // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
     if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
         assert!(

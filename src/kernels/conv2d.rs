@@ -319,7 +319,9 @@ fn backward_input_windows(
     let image = s.d * s.ho() * s.wo();
     let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
     // Few output channels take the 4-channel kernel: the 16-channel ones would mostly idle.
-    let (file, entry, block) = if s.c <= 4 {
+    let (file, entry, block) = if s.c == 1 && s.k == 2 * s.stride {
+        ("conv2d", "conv2d_backward_input_window_c1", 1)
+    } else if s.c <= 4 {
         ("conv2d", "conv2d_backward_input_window4x", 4)
     } else if kernels == Kernels::Subgroup {
         (
@@ -346,7 +348,16 @@ fn backward_input_windows(
             };
             // The subgroup kernel takes one phase (row and column mod
             // stride) per z slice, 8 lanes a workgroup.
-            let workgroups = if entry == "conv2d_backward_input_subgroup" {
+            let workgroups = if entry == "conv2d_backward_input_window_c1" {
+                // 4 × 4 blocks of each phase's pixel grid, one phase per z slice.
+                let blocks =
+                    s.h.div_ceil(s.stride).div_ceil(4) * s.w.div_ceil(s.stride).div_ceil(4);
+                [
+                    (images * blocks).div_ceil(16) as u32,
+                    1,
+                    (s.stride * s.stride) as u32,
+                ]
+            } else if entry == "conv2d_backward_input_subgroup" {
                 let lanes = images * s.h.div_ceil(s.stride) * groups_per_row;
                 [
                     lanes.div_ceil(8) as u32,
