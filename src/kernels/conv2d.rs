@@ -390,7 +390,7 @@ fn backward_input_windows(
 #[allow(clippy::too_many_arguments)]
 fn two_windows(
     ctx: &Context,
-    (file, entry): (&'static str, &str),
+    kernel: (&'static str, &str),
     act: (&GpuSlice, u64),
     weights: (&GpuSlice, u64),
     bias: Option<&GpuSlice>,
@@ -398,44 +398,15 @@ fn two_windows(
     params: &WindowParams,
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
-    let pipeline = ctx.pipeline(file, entry, &[])?;
-    let uniform = ctx.uniform(entry, params);
-    let mut entries = vec![
-        wgpu::BindGroupEntry {
-            binding: 0,
-            resource: super::window_binding(act.0, act.1),
-        },
-        wgpu::BindGroupEntry {
-            binding: 1,
-            resource: super::window_binding(weights.0, weights.1),
-        },
-        wgpu::BindGroupEntry {
-            binding: 3,
-            resource: out.binding(),
-        },
-        wgpu::BindGroupEntry {
-            binding: 4,
-            resource: uniform.as_entire_binding(),
-        },
+    let mut resources = vec![
+        (0, super::window_binding(act.0, act.1)),
+        (1, super::window_binding(weights.0, weights.1)),
+        (3, out.binding()),
     ];
     if let Some(bias) = bias {
-        entries.push(wgpu::BindGroupEntry {
-            binding: 2,
-            resource: bias.binding(),
-        });
+        resources.push((2, bias.binding()));
     }
-    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(entry),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    ctx.check()?;
-    Ok(Dispatch {
-        label: entry.to_string(),
-        pipeline,
-        bind_group,
-        workgroups,
-    })
+    super::dispatch_bound(ctx, kernel, resources, (4, params), workgroups)
 }
 
 /// Like [`backward_input`] with the given family (Subgroup takes the window

@@ -719,8 +719,6 @@ fn subgroup(
     };
     let (a_rs, a_ks) = if shape.trans_a { (1, rb) } else { (kc, 1) };
     let (b_ks, b_ns) = if shape.trans_b { (1, kc) } else { (nb, 1) };
-    let pipeline = ctx.pipeline("matmul_subgroup", "matmul_subgroup", &[])?;
-    let layout = pipeline.get_bind_group_layout(0);
     let window = |slice, chunk: usize, stride: usize| {
         super::window_binding(slice, (chunk * stride * 4) as u64)
     };
@@ -748,51 +746,32 @@ fn subgroup(
                     has_bias: bias.is_some() as u32,
                     relu: relu as u32,
                 };
-                let uniform = ctx.uniform("matmul_subgroup", &params);
-                let mut entries = Vec::new();
+                let mut resources = Vec::new();
                 for w in 0..SG_WINDOWS {
                     // Unused windows repeat the last one: bound, never read.
                     let ki = k0 + w.min(windows - 1);
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: w as u32,
-                        resource: window(&pa, a_chunk(ri, ki), a_stride),
-                    });
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: (SG_WINDOWS + w) as u32,
-                        resource: window(&pb, b_chunk(ki, ni), b_stride),
-                    });
+                    resources.push((w as u32, window(&pa, a_chunk(ri, ki), a_stride)));
+                    resources.push((
+                        (SG_WINDOWS + w) as u32,
+                        window(&pb, b_chunk(ki, ni), b_stride),
+                    ));
                 }
-                entries.push(wgpu::BindGroupEntry {
-                    binding: 2 * SG_WINDOWS as u32,
-                    // Without a bias any read-only buffer serves: A is one.
-                    resource: bias.unwrap_or(a).binding(),
-                });
-                entries.push(wgpu::BindGroupEntry {
-                    binding: 2 * SG_WINDOWS as u32 + 1,
-                    resource: c.binding(),
-                });
-                entries.push(wgpu::BindGroupEntry {
-                    binding: 2 * SG_WINDOWS as u32 + 2,
-                    resource: uniform.as_entire_binding(),
-                });
-                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("matmul_subgroup"),
-                    layout: &layout,
-                    entries: &entries,
-                });
-                out.push(Dispatch {
-                    label: "matmul_subgroup".to_string(),
-                    pipeline: pipeline.clone(),
-                    bind_group,
-                    workgroups: [
+                // Without a bias any read-only buffer serves: A is one.
+                resources.push((2 * SG_WINDOWS as u32, bias.unwrap_or(a).binding()));
+                resources.push((2 * SG_WINDOWS as u32 + 1, c.binding()));
+                out.push(super::dispatch_bound(
+                    ctx,
+                    ("matmul_subgroup", "matmul_subgroup"),
+                    resources,
+                    (2 * SG_WINDOWS as u32 + 2, &params),
+                    [
                         rows.div_ceil(SG_ROWS) as u32,
                         cols.div_ceil(SG_COLS) as u32,
                         1,
                     ],
-                });
+                )?);
             }
         }
     }
-    ctx.check()?;
     Ok(Some(out))
 }

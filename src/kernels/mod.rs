@@ -89,33 +89,27 @@ pub fn window_binding(slice: &GpuSlice, offset: u64) -> wgpu::BindingResource<'_
     })
 }
 
-/// A dispatch whose binding 0 is a uniform window of `src` starting `offset`
-/// bytes in, 1 the output (storage), 2 the params.
-pub fn window_dispatch_at<P: bytemuck::Pod>(
+/// A dispatch of `entry` in shader `file` with the given (binding, resource)
+/// pairs and the params uniform at binding `params_at`: for kernels whose
+/// bindings are not the plain list of storage buffers that `Context::dispatch`
+/// makes (uniform windows, optional bias).
+pub fn dispatch_bound<P: bytemuck::Pod>(
     ctx: &Context,
-    file: &'static str,
-    entry: &str,
-    (src, offset): (&GpuSlice, u64),
-    out: &GpuSlice,
-    params: &P,
+    (file, entry): (&'static str, &str),
+    resources: Vec<(u32, wgpu::BindingResource<'_>)>,
+    (params_at, params): (u32, &P),
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
     let pipeline = ctx.pipeline(file, entry, &[])?;
     let uniform = ctx.uniform(entry, params);
-    let entries = [
-        wgpu::BindGroupEntry {
-            binding: 0,
-            resource: window_binding(src, offset),
-        },
-        wgpu::BindGroupEntry {
-            binding: 1,
-            resource: out.binding(),
-        },
-        wgpu::BindGroupEntry {
-            binding: 2,
-            resource: uniform.as_entire_binding(),
-        },
-    ];
+    let mut entries: Vec<wgpu::BindGroupEntry> = resources
+        .into_iter()
+        .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource })
+        .collect();
+    entries.push(wgpu::BindGroupEntry {
+        binding: params_at,
+        resource: uniform.as_entire_binding(),
+    });
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(entry),
         layout: &pipeline.get_bind_group_layout(0),
@@ -128,6 +122,21 @@ pub fn window_dispatch_at<P: bytemuck::Pod>(
         bind_group,
         workgroups,
     })
+}
+
+/// A dispatch whose binding 0 is a uniform window of `src` starting `offset`
+/// bytes in, 1 the output (storage), 2 the params.
+pub fn window_dispatch_at<P: bytemuck::Pod>(
+    ctx: &Context,
+    file: &'static str,
+    entry: &str,
+    (src, offset): (&GpuSlice, u64),
+    out: &GpuSlice,
+    params: &P,
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let resources = vec![(0, window_binding(src, offset)), (1, out.binding())];
+    dispatch_bound(ctx, (file, entry), resources, (2, params), workgroups)
 }
 
 /// A dispatch whose binding 1 is a uniform window of `src` starting at
@@ -145,43 +154,13 @@ pub fn window_dispatch<P: bytemuck::Pod>(
     params: &P,
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
-    let pipeline = ctx.pipeline(file, entry, &[])?;
-    let uniform = ctx.uniform(entry, params);
-    let window = window_binding(src, offset);
-    let mut entries = vec![
-        wgpu::BindGroupEntry {
-            binding: 0,
-            resource: input.binding(),
-        },
-        wgpu::BindGroupEntry {
-            binding: 1,
-            resource: window,
-        },
-        wgpu::BindGroupEntry {
-            binding: 3,
-            resource: out.binding(),
-        },
-        wgpu::BindGroupEntry {
-            binding: 4,
-            resource: uniform.as_entire_binding(),
-        },
+    let mut resources = vec![
+        (0, input.binding()),
+        (1, window_binding(src, offset)),
+        (3, out.binding()),
     ];
     if let Some(b) = bias {
-        entries.push(wgpu::BindGroupEntry {
-            binding: 2,
-            resource: b.binding(),
-        });
+        resources.push((2, b.binding()));
     }
-    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(entry),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    ctx.check()?;
-    Ok(Dispatch {
-        label: entry.to_string(),
-        pipeline,
-        bind_group,
-        workgroups,
-    })
+    dispatch_bound(ctx, (file, entry), resources, (4, params), workgroups)
 }
