@@ -1555,9 +1555,12 @@ struct PackParams {
     p0: u32,
     pb: u32,
     r0: u32,
+    // pack_window: rows in this dispatch.
+    rows: u32,
+    // pack_vec4, pack_window: log2(cq / 4) where that is a power of two, else
+    // 0xffffffff.
+    shift: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> px: array<f32>;
@@ -1579,48 +1582,62 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // The same four values at a time, where Q and cq are multiples of 4: on
-// llvmpipe a vec4 store costs little more than a scalar one.
-// Bindings: 0 px4, 1 pout4, 2 pp.
+// llvmpipe a vec4 store costs little more than a scalar one. gid.x runs over
+// (chunk row, four values) together so that every lane of a workgroup has
+// work: with a row per workgroup, half the lanes idled and llvmpipe paid for
+// thousands of tiny workgroups. Bindings: 0 px4, 1 pout4, 2 pp.
 @group(0) @binding(0) var<storage, read> px4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> pout4: array<vec4<f32>>;
 
+// (row, four-value column) of a flattened index over rows of cq / 4 vec4s; a
+// shift where cq / 4 is a power of two (integer division is slow on llvmpipe).
+fn split4(i: u32) -> vec2<u32> {
+    let cq4 = pp.cq / 4u;
+    if pp.shift != 0xffffffffu {
+        return vec2<u32>(i >> pp.shift, i & (cq4 - 1u));
+    }
+    return vec2<u32>(i / cq4, i % cq4);
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn pack_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if gid.x * 4u >= pp.cq {
+    let rq = split4(gid.x);
+    if rq.x >= pp.cp {
         return;
     }
-    let p = (gid.z / pp.nqb) * pp.cp + gid.y;
-    let q = (gid.z % pp.nqb) * pp.cq + gid.x * 4u;
+    let p = (gid.z / pp.nqb) * pp.cp + rq.x;
+    let q = (gid.z % pp.nqb) * pp.cq + rq.y * 4u;
     var v = vec4<f32>(0.0);
     if p < pp.p && q < pp.q {
         v = px4[(p * pp.q + q) / 4u];
     }
-    pout4[(gid.z * pp.stride + gid.y * pp.cq) / 4u + gid.x] = v;
+    pout4[(gid.z * pp.stride + rq.x * pp.cq) / 4u + rq.y] = v;
 }
 
 // The same, reading rows p0 .. p0 + gid.y of X through a uniform window (a
 // tenth of the cost of storage loads). One dispatch per window of rows, all
 // in chunk row pb (so no division per value); the last dispatch of the last
-// chunk row also writes the zero rows that pad it. gid.x: four values of
-// chunk column gid.z (cq % 4 == 0, so they never straddle two chunks);
-// gid.y: the row in this window.
+// chunk row also writes the zero rows that pad it. gid.x: (row in this
+// window, four values of chunk column gid.z) together (cq % 4 == 0, so the
+// four never straddle two chunks).
 // Bindings: 0 pwin, 1 pout4, 2 pp.
 @group(0) @binding(0) var<uniform> pwin: array<vec4<f32>, 4096>;
 
 @compute @workgroup_size(64, 1, 1)
 fn pack_window(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if gid.x * 4u >= pp.cq {
+    let rq = split4(gid.x);
+    if rq.x >= pp.rows {
         return;
     }
-    let q = gid.z * pp.cq + gid.x * 4u;
+    let q = gid.z * pp.cq + rq.y * 4u;
     var v = vec4<f32>(0.0);
-    if pp.p0 + gid.y < pp.p {
-        let row = gid.y * pp.q;
+    if pp.p0 + rq.x < pp.p {
+        let row = rq.x * pp.q;
         for (var e = 0u; e < 4u; e++) {
             let i = row + min(q + e, pp.q - 1u);
             v[e] = select(0.0, pwin[i >> 2u][i & 3u], q + e < pp.q);
         }
     }
     let chunk = pp.pb * pp.nqb + gid.z;
-    pout4[(chunk * pp.stride + (pp.r0 + gid.y) * pp.cq) / 4u + gid.x] = v;
+    pout4[(chunk * pp.stride + (pp.r0 + rq.x) * pp.cq) / 4u + rq.y] = v;
 }

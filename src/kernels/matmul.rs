@@ -557,7 +557,9 @@ struct PackParams {
     p0: u32,
     pb: u32,
     r0: u32,
-    _pad: [u32; 3],
+    rows: u32,
+    shift: u32,
+    _pad: u32,
 }
 
 /// Rows and columns of C per `matmul_subgroup` workgroup (R and 8·C in
@@ -610,7 +612,15 @@ fn pack(
         p0: 0,
         pb: 0,
         r0: 0,
-        _pad: [0; 3],
+        rows: 0,
+        // pack_vec4 and pack_window split their flattened index with a shift
+        // where cq / 4 is a power of two.
+        shift: if (cq / 4).is_power_of_two() {
+            (cq / 4).trailing_zeros()
+        } else {
+            u32::MAX
+        },
+        _pad: 0,
     };
     // Rows of X through uniform windows where whole rows fit one and every
     // chunk row starts aligned.
@@ -636,6 +646,7 @@ fn pack(
                     p0: p0 as u32,
                     pb: pb as u32,
                     r0: (p0 - pb * cp) as u32,
+                    rows: n_rows as u32,
                     ..params
                 };
                 out.push(super::window_dispatch_at(
@@ -645,19 +656,20 @@ fn pack(
                     (x, (p0 * q * 4) as u64),
                     &packed,
                     &params,
-                    [(cq / 4).div_ceil(64) as u32, n_rows as u32, nqb as u32],
+                    [(n_rows * cq / 4).div_ceil(64) as u32, 1, nqb as u32],
                 )?);
             }
         }
         return Ok((packed, stride));
     }
     let vec4 = q % 4 == 0 && cq % 4 == 0 && x.offset.is_multiple_of(16);
-    let (entry, per) = if vec4 { ("pack_vec4", 4) } else { ("pack", 1) };
-    let workgroups = [
-        cq.div_ceil(per).div_ceil(64) as u32,
-        cp as u32,
-        chunks as u32,
-    ];
+    let (entry, workgroups) = if vec4 {
+        // One lane per four values of every chunk row, rows flattened into x.
+        let groups = (cp * cq / 4).div_ceil(64) as u32;
+        ("pack_vec4", [groups, 1, chunks as u32])
+    } else {
+        ("pack", [cq.div_ceil(64) as u32, cp as u32, chunks as u32])
+    };
     out.push(ctx.dispatch(
         "matmul_subgroup",
         entry,
