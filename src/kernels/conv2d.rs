@@ -601,6 +601,11 @@ fn backward_weight_subgroup(
     dy: &GpuSlice,
     dw: &GpuSlice,
 ) -> Result<Option<Vec<Dispatch>>> {
+    let taps = s.c * s.k * s.k;
+    // The kernel stores dw four taps at a time.
+    if !taps.is_multiple_of(4) || !dw.offset.is_multiple_of(16) {
+        return Ok(None);
+    }
     let x_image = s.c * s.h * s.w;
     let hw_out = s.ho() * s.wo();
     let dy_image = s.d * hw_out;
@@ -627,7 +632,6 @@ fn backward_weight_subgroup(
     {
         return Ok(None);
     }
-    let taps = s.c * s.k * s.k;
     let groups_xy = [
         taps.div_ceil(4 * 8) as u32,
         s.d.div_ceil(WINDOW_CHANNELS) as u32,
