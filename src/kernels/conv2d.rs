@@ -318,19 +318,32 @@ fn backward_input_windows(
 ) -> Result<Vec<Dispatch>> {
     let image = s.d * s.ho() * s.wo();
     let groups_per_row = (s.w.div_ceil(s.stride)).div_ceil(4);
-    // Few output channels take the 4-channel kernel: the 16-channel ones would mostly idle.
-    let (file, entry, block) = if s.c == 1 && s.k == 2 * s.stride {
-        ("conv2d", "conv2d_backward_input_window_c1", 1)
-    } else if s.c <= 4 {
-        ("conv2d", "conv2d_backward_input_window4x", 4)
-    } else if kernels == Kernels::Subgroup {
+    let phases = (s.stride * s.stride) as u32;
+    // Per kernel: channels per lane, lanes per image of dx, lanes per
+    // workgroup, z slices (the phase kernels take one stride phase per slice).
+    // Few output channels take the narrow kernels: the 16-channel ones would mostly idle.
+    let (file, entry, block, lanes_per_image, wg, z) = if s.c == 1 && s.k == 2 * s.stride {
+        // 4 × 4 blocks of each phase's pixel grid.
+        let blocks = s.h.div_ceil(s.stride).div_ceil(4) * s.w.div_ceil(s.stride).div_ceil(4);
         (
-            "conv2d_subgroup",
-            "conv2d_backward_input_subgroup",
-            WINDOW_CHANNELS,
+            "conv2d",
+            "conv2d_backward_input_window_c1",
+            1,
+            blocks,
+            16,
+            phases,
         )
+    } else if s.c <= 4 {
+        let lanes = s.h * s.stride * groups_per_row;
+        ("conv2d", "conv2d_backward_input_window4x", 4, lanes, 16, 1)
+    } else if kernels == Kernels::Subgroup {
+        let lanes = s.h.div_ceil(s.stride) * groups_per_row;
+        let entry = "conv2d_backward_input_subgroup";
+        ("conv2d_subgroup", entry, WINDOW_CHANNELS, lanes, 8, phases)
     } else {
-        ("conv2d", "conv2d_backward_input_xwindow", WINDOW_CHANNELS)
+        let lanes = s.h * s.stride * groups_per_row;
+        let entry = "conv2d_backward_input_xwindow";
+        ("conv2d", entry, WINDOW_CHANNELS, lanes, 16, 1)
     };
     let row = s.k * s.k * s.d;
     let mut out = Vec::new();
@@ -346,28 +359,11 @@ fn backward_input_windows(
                 images: images as u32,
                 ..Zeroable::zeroed()
             };
-            // The subgroup kernel takes one phase (row and column mod
-            // stride) per z slice, 8 lanes a workgroup.
-            let workgroups = if entry == "conv2d_backward_input_window_c1" {
-                // 4 × 4 blocks of each phase's pixel grid, one phase per z slice.
-                let blocks =
-                    s.h.div_ceil(s.stride).div_ceil(4) * s.w.div_ceil(s.stride).div_ceil(4);
-                [
-                    (images * blocks).div_ceil(16) as u32,
-                    1,
-                    (s.stride * s.stride) as u32,
-                ]
-            } else if entry == "conv2d_backward_input_subgroup" {
-                let lanes = images * s.h.div_ceil(s.stride) * groups_per_row;
-                [
-                    lanes.div_ceil(8) as u32,
-                    chs.div_ceil(block) as u32,
-                    (s.stride * s.stride) as u32,
-                ]
-            } else {
-                let lanes = images * s.h * s.stride * groups_per_row;
-                [lanes.div_ceil(16) as u32, chs.div_ceil(block) as u32, 1]
-            };
+            let workgroups = [
+                (images * lanes_per_image).div_ceil(wg) as u32,
+                chs.div_ceil(block) as u32,
+                z,
+            ];
             out.push(two_windows(
                 ctx,
                 (file, entry),
