@@ -66,8 +66,9 @@ fn matmul_bench(
 pub const MATMUL_SIZES: &[(usize, usize, usize)] =
     &[(128, 400, 784), (512, 512, 512), (1024, 1024, 1024)];
 
-/// GFLOP/s of matmul (both variants) and of each conv layer of the `conv` model
-/// at batch 128, forward and both backward.
+/// GFLOP/s of matmul (the adapter's variant with each transpose, the other
+/// variants plain) and of each conv layer of the `conv` model at batch 128,
+/// forward and both backward.
 pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>> {
     let mut out = Vec::new();
     for &(m, n, k) in MATMUL_SIZES {
