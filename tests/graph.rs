@@ -62,10 +62,11 @@ fn noise(i: usize) -> f64 {
 /// GPU gradients of a model's training graph equal the CPU interpreter's,
 /// and (if `fd`) the CPU interpreter's equal finite differences of its loss.
 fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
-    check_gradients_fd(ctx, config, batch, true)
+    check_gradients_fd(ctx, config, batch, true);
 }
 
-fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool) {
+/// Returns how many matmul operands reused a packed copy.
+fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool) -> usize {
     let specs = config.param_specs();
     let names: Vec<String> = specs.iter().map(|s| s.0.clone()).collect();
     let store = ParamStore::init(ctx, &specs, 3);
@@ -111,7 +112,7 @@ fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool
         assert!(cmp.pass(), "gradient of {}: {cmp}", g.tensor(param).name);
     }
     if !fd {
-        return;
+        return exec.packs_reused;
     }
     // Finite differences of the CPU loss for a few elements of every parameter.
     let total = |values: HashMap<TensorId, Vec<f64>>| {
@@ -135,6 +136,7 @@ fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool
             );
         }
     }
+    exec.packs_reused
 }
 
 #[test]
@@ -164,12 +166,23 @@ fn full_size_conv_gradients_match_cpu_reference() {
 #[test]
 fn full_size_mlp_gradients_match_cpu_reference() {
     let ctx = common::context();
-    check_gradients_fd(
+    let reused = check_gradients_fd(
         &ctx,
         ModelConfig::preset(Arch::Mlp, (1, 28, 28), None),
         3,
         false,
     );
+    // Where products pack their operands, weights packed for the forward pass
+    // are reused by the input gradients: this test then covers that sharing.
+    if latent_engine::kernels::matmul::Variant::for_context(&ctx)
+        == latent_engine::kernels::matmul::Variant::Subgroup
+        && latent_engine::kernels::matmul::subgroups_of_8(&ctx)
+    {
+        assert!(
+            reused >= 2,
+            "fc4 and fc3 weights were packed again ({reused} reused)"
+        );
+    }
 }
 
 /// A training executor for the tiny mlp on fixed data.

@@ -127,6 +127,8 @@ pub struct Executor {
     pub dispatches: Vec<Dispatch>,
     /// Loss sums: loss j at element j · LOSS_STRIDE, added to on every step.
     pub loss: GpuSlice,
+    /// Matmul operands that reused a packed copy made earlier in the step.
+    pub packs_reused: usize,
 }
 
 /// What an executor needs besides its graph.
@@ -222,12 +224,15 @@ impl Executor {
             slots,
             dispatches: opts.prologue,
             loss,
+            packs_reused: 0,
         };
+        let mut packs = matmul::Packs::default();
         for i in 0..exec.graph.nodes.len() {
             let node = exec.graph.nodes[i].clone();
-            let ds = exec.dispatches_for(ctx, &node, opts.state)?;
+            let ds = exec.dispatches_for(ctx, &node, opts.state, &mut packs)?;
             exec.dispatches.extend(ds);
         }
+        exec.packs_reused = packs.reused;
         if let Some(TrainSpec {
             adam: cfg,
             grads,
@@ -312,8 +317,12 @@ impl Executor {
         ctx: &Context,
         node: &Node,
         state: &GpuSlice,
+        packs: &mut matmul::Packs,
     ) -> Result<Vec<Dispatch>> {
         let i = |k: usize| self.buf(node.inputs[k]);
+        // Matmul operands by the tensor whose memory they are (a reshape is
+        // the same values), so that packed copies are shared (see `Packs`).
+        let operand = |k: usize| (self.buf(node.inputs[k]), self.graph.root(node.inputs[k]).0);
         let o = |k: usize| self.buf(node.outputs[k]);
         let bias = || node.inputs.get(2).map(|&b| self.buf(b));
         let shape = |k: usize| self.graph.shape(node.inputs[k]).to_vec();
@@ -327,7 +336,7 @@ impl Executor {
                     trans_a: false,
                     trans_b: true,
                 };
-                matmul::forward(ctx, s, i(0), i(1), bias(), o(0), *relu)?
+                matmul::forward_shared(ctx, s, operand(0), operand(1), bias(), o(0), *relu, packs)?
             }
             Op::Conv2d { shape, relu } => {
                 conv2d::forward(ctx, *shape, i(0), i(1), bias(), o(0), *relu)?
@@ -372,7 +381,9 @@ impl Executor {
                 )?);
                 out
             }
-            Op::MatMul(s) => matmul::forward(ctx, *s, i(0), i(1), None, o(0), false)?,
+            Op::MatMul(s) => {
+                matmul::forward_shared(ctx, *s, operand(0), operand(1), None, o(0), false, packs)?
+            }
             Op::SumAxes(a, c, b) => reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?,
             Op::ActivationBackward(act) => {
                 vec![activations::backward(ctx, *act, i(0), i(1), o(0))?]

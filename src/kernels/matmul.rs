@@ -4,6 +4,8 @@
 //! all three products: forward `x·Wᵀ` (trans_b), input gradient `dy·W`, weight
 //! gradient `dyᵀ·x` (trans_a). Its bias gradient is a column sum ([`super::reduce`]).
 
+use std::collections::HashMap;
+
 use bytemuck::{Pod, Zeroable};
 
 use crate::buffers::{Dispatch, GpuSlice};
@@ -132,6 +134,75 @@ pub fn forward(
     forward_variant(ctx, Variant::for_context(ctx), shape, a, b, bias, c, relu)
 }
 
+/// Packed copies of operands (see `pack`) made by products recorded earlier
+/// in the same dispatch list, so that a tensor several products read — a
+/// weight in the forward pass and in the input gradient, an activation in the
+/// next layer and in the weight gradient — is packed once per step.
+///
+/// The caller names each operand by an id that stands for one value for the
+/// whole list: the list must not change a named tensor between the product
+/// that packs it and the last that reuses the copy (a graph's tensors are
+/// written once per step, by their producer).
+#[derive(Default)]
+pub struct Packs {
+    /// (id, rows, columns, chunk rows, chunk columns) → (copy, chunk stride).
+    made: HashMap<(usize, [usize; 4]), (GpuSlice, usize)>,
+    /// Products that reused a copy instead of packing again.
+    pub reused: usize,
+}
+
+/// Like [`forward`], reusing packed copies of `a` and `b` recorded earlier
+/// under the same ids (and recording new ones in `packs`).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_shared(
+    ctx: &Context,
+    shape: MatmulShape,
+    (a, a_id): (&GpuSlice, usize),
+    (b, b_id): (&GpuSlice, usize),
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+    packs: &mut Packs,
+) -> Result<Vec<Dispatch>> {
+    let variant = Variant::for_context(ctx);
+    if variant == Variant::Subgroup && subgroups_of_8(ctx) {
+        check_operands(shape, a, b, bias, c)?;
+        let operands = Operands {
+            a,
+            b,
+            ids: [Some(a_id), Some(b_id)],
+        };
+        if let Some(d) = subgroup(ctx, shape, operands, bias, c, relu, packs)? {
+            return Ok(d);
+        }
+    }
+    forward_variant(ctx, variant, shape, a, b, bias, c, relu)
+}
+
+/// A and B of one product, with the ids under which [`Packs`] keeps their copies.
+struct Operands<'a> {
+    a: &'a GpuSlice,
+    b: &'a GpuSlice,
+    ids: [Option<usize>; 2],
+}
+
+fn check_operands(
+    shape: MatmulShape,
+    a: &GpuSlice,
+    b: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+) -> Result<()> {
+    let MatmulShape { m, n, k, .. } = shape;
+    check_len("matmul", "A", a, m * k)?;
+    check_len("matmul", "B", b, k * n)?;
+    check_len("matmul", "C", c, m * n)?;
+    if let Some(bias) = bias {
+        check_len("matmul", "bias", bias, n)?;
+    }
+    Ok(())
+}
+
 /// Like [`forward`], with the variant chosen by the caller (tests, benchmarks).
 #[allow(clippy::too_many_arguments)]
 pub fn forward_variant(
@@ -145,12 +216,7 @@ pub fn forward_variant(
     relu: bool,
 ) -> Result<Vec<Dispatch>> {
     let MatmulShape { m, n, k, .. } = shape;
-    check_len("matmul", "A", a, m * k)?;
-    check_len("matmul", "B", b, k * n)?;
-    check_len("matmul", "C", c, m * n)?;
-    if let Some(bias) = bias {
-        check_len("matmul", "bias", bias, n)?;
-    }
+    check_operands(shape, a, b, bias, c)?;
     let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
     let params = Params {
         m: m as u32,
@@ -166,7 +232,13 @@ pub fn forward_variant(
     };
     let variant = match variant {
         Variant::Subgroup if subgroups_of_8(ctx) => {
-            if let Some(d) = subgroup(ctx, shape, a, b, bias, c, relu)? {
+            let operands = Operands {
+                a,
+                b,
+                ids: [None, None],
+            };
+            let packs = &mut Packs::default();
+            if let Some(d) = subgroup(ctx, shape, operands, bias, c, relu, packs)? {
                 return Ok(d);
             }
             Variant::Window
@@ -589,8 +661,29 @@ fn sg_chunks(shape: MatmulShape) -> (usize, usize, usize) {
 }
 
 /// A chunked copy of the row-major (p, q) matrix `x` in (cp × cq) chunks (see
-/// `pack` in matmul_subgroup.wgsl); returns it and the floats between chunk starts.
+/// `pack` in matmul_subgroup.wgsl); returns it and the floats between chunk
+/// starts. With an `id`, a copy recorded earlier in `packs` is reused.
 fn pack(
+    ctx: &Context,
+    (x, id): (&GpuSlice, Option<usize>),
+    (p, q): (usize, usize),
+    (cp, cq): (usize, usize),
+    packs: &mut Packs,
+    out: &mut Vec<Dispatch>,
+) -> Result<(GpuSlice, usize)> {
+    let key = id.map(|id| (id, [p, q, cp, cq]));
+    if let Some(made) = key.and_then(|key| packs.made.get(&key)) {
+        packs.reused += 1;
+        return Ok(made.clone());
+    }
+    let made = pack_new(ctx, x, (p, q), (cp, cq), out)?;
+    if let Some(key) = key {
+        packs.made.insert(key, made.clone());
+    }
+    Ok(made)
+}
+
+fn pack_new(
     ctx: &Context,
     x: &GpuSlice,
     (p, q): (usize, usize),
@@ -687,11 +780,11 @@ fn pack(
 fn subgroup(
     ctx: &Context,
     shape: MatmulShape,
-    a: &GpuSlice,
-    b: &GpuSlice,
+    Operands { a, b, ids }: Operands,
     bias: Option<&GpuSlice>,
     c: &GpuSlice,
     relu: bool,
+    packs: &mut Packs,
 ) -> Result<Option<Vec<Dispatch>>> {
     if ctx.limits.max_uniform_buffer_binding_size < super::WINDOW_BYTES
         || (ctx.limits.max_uniform_buffers_per_shader_stage as usize) < 2 * SG_WINDOWS + 1
@@ -706,14 +799,14 @@ fn subgroup(
     // transposed in its windows; the kernel reads either through strides.
     let mut out = Vec::new();
     let (pa, a_stride) = if shape.trans_a {
-        pack(ctx, a, (k, m), (kc, rb), &mut out)?
+        pack(ctx, (a, ids[0]), (k, m), (kc, rb), packs, &mut out)?
     } else {
-        pack(ctx, a, (m, k), (rb, kc), &mut out)?
+        pack(ctx, (a, ids[0]), (m, k), (rb, kc), packs, &mut out)?
     };
     let (pb, b_stride) = if shape.trans_b {
-        pack(ctx, b, (n, k), (nb, kc), &mut out)?
+        pack(ctx, (b, ids[1]), (n, k), (nb, kc), packs, &mut out)?
     } else {
-        pack(ctx, b, (k, n), (kc, nb), &mut out)?
+        pack(ctx, (b, ids[1]), (k, n), (kc, nb), packs, &mut out)?
     };
     let a_chunk = |ri: usize, ki: usize| {
         if shape.trans_a {
