@@ -1505,38 +1505,42 @@ fn matmul_subgroup(
             acc15_1 = fma(s7_15, b7_1, acc15_1);
         }
     }
-    store_c(r0 + 0u, c0, acc0_0);
-    store_c(r0 + 0u, c0 + 8u, acc0_1);
-    store_c(r0 + 1u, c0, acc1_0);
-    store_c(r0 + 1u, c0 + 8u, acc1_1);
-    store_c(r0 + 2u, c0, acc2_0);
-    store_c(r0 + 2u, c0 + 8u, acc2_1);
-    store_c(r0 + 3u, c0, acc3_0);
-    store_c(r0 + 3u, c0 + 8u, acc3_1);
-    store_c(r0 + 4u, c0, acc4_0);
-    store_c(r0 + 4u, c0 + 8u, acc4_1);
-    store_c(r0 + 5u, c0, acc5_0);
-    store_c(r0 + 5u, c0 + 8u, acc5_1);
-    store_c(r0 + 6u, c0, acc6_0);
-    store_c(r0 + 6u, c0 + 8u, acc6_1);
-    store_c(r0 + 7u, c0, acc7_0);
-    store_c(r0 + 7u, c0 + 8u, acc7_1);
-    store_c(r0 + 8u, c0, acc8_0);
-    store_c(r0 + 8u, c0 + 8u, acc8_1);
-    store_c(r0 + 9u, c0, acc9_0);
-    store_c(r0 + 9u, c0 + 8u, acc9_1);
-    store_c(r0 + 10u, c0, acc10_0);
-    store_c(r0 + 10u, c0 + 8u, acc10_1);
-    store_c(r0 + 11u, c0, acc11_0);
-    store_c(r0 + 11u, c0 + 8u, acc11_1);
-    store_c(r0 + 12u, c0, acc12_0);
-    store_c(r0 + 12u, c0 + 8u, acc12_1);
-    store_c(r0 + 13u, c0, acc13_0);
-    store_c(r0 + 13u, c0 + 8u, acc13_1);
-    store_c(r0 + 14u, c0, acc14_0);
-    store_c(r0 + 14u, c0 + 8u, acc14_1);
-    store_c(r0 + 15u, c0, acc15_0);
-    store_c(r0 + 15u, c0 + 8u, acc15_1);
+    var out: array<f32, 32>;
+    out[0] = acc0_0;
+    out[1] = acc0_1;
+    out[2] = acc1_0;
+    out[3] = acc1_1;
+    out[4] = acc2_0;
+    out[5] = acc2_1;
+    out[6] = acc3_0;
+    out[7] = acc3_1;
+    out[8] = acc4_0;
+    out[9] = acc4_1;
+    out[10] = acc5_0;
+    out[11] = acc5_1;
+    out[12] = acc6_0;
+    out[13] = acc6_1;
+    out[14] = acc7_0;
+    out[15] = acc7_1;
+    out[16] = acc8_0;
+    out[17] = acc8_1;
+    out[18] = acc9_0;
+    out[19] = acc9_1;
+    out[20] = acc10_0;
+    out[21] = acc10_1;
+    out[22] = acc11_0;
+    out[23] = acc11_1;
+    out[24] = acc12_0;
+    out[25] = acc12_1;
+    out[26] = acc13_0;
+    out[27] = acc13_1;
+    out[28] = acc14_0;
+    out[29] = acc14_1;
+    out[30] = acc15_0;
+    out[31] = acc15_1;
+    for (var i = 0u; i < 32u; i++) {
+        store_c(r0 + i / 2u, c0 + (i % 2u) * 8u, out[i]);
+    }
 }
 
 // Chunked copy of a row-major matrix X (P, Q): chunk (pb, qb) holds its cp

@@ -296,7 +296,15 @@ pub fn training_figures(
     use crate::train::Trainer;
     let epochs = settings.epochs;
     // Start-up: everything up to the end of one training step, pipelines included.
+    log::info!(
+        "start-up: data loaded after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let mut first = Trainer::new(ctx, config.clone(), settings.clone(), train, test, None)?;
+    log::info!(
+        "start-up: trainer built after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     first.run_steps(1)?;
     let startup_s = started.elapsed().as_secs_f64();
     let peak_gpu_bytes = ctx
