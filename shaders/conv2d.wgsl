@@ -408,12 +408,10 @@ fn conv2d_backward_input_window4x(@builtin(global_invocation_id) gid: vec3<u32>)
             }
         }
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var j = 0u; j < 4u; j++) {
-        dx_store(n, iy, ixs, keep, j0 + j, out[j]);
-    }
+    dx_store(n, iy, ixs, keep, j0 + 0u, acc0);
+    dx_store(n, iy, ixs, keep, j0 + 1u, acc1);
+    dx_store(n, iy, ixs, keep, j0 + 2u, acc2);
+    dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
 }
 
 // dx of single-channel images (a decoder's last layer) where K = 2·stride:
@@ -540,15 +538,61 @@ fn conv2d_backward_input_window_c1(@builtin(global_invocation_id) gid: vec3<u32>
         plane += hw_out;
     }
     let n = cp.n0 + nl;
-    // One store in a loop: spelled out 16 times, the storage accesses (each a
-    // loop over the lanes in llvmpipe) were much of this kernel's JIT time.
-    let out = array<f32, 16>(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
-    for (var i = 0u; i < 16u; i++) {
-        let iy = phase_y + s * (m0 + i / 4u);
-        let ix = phase_x + s * (t0 + i % 4u);
-        if iy < cp.h && ix < cp.w {
-            cy[(n * cp.h + iy) * cp.w + ix] = window_epilogue(0u, out[i]);
-        }
+    let iy0 = phase_y + s * (m0 + 0u);
+    let iy1 = phase_y + s * (m0 + 1u);
+    let iy2 = phase_y + s * (m0 + 2u);
+    let iy3 = phase_y + s * (m0 + 3u);
+    let ix0 = phase_x + s * (t0 + 0u);
+    let ix1 = phase_x + s * (t0 + 1u);
+    let ix2 = phase_x + s * (t0 + 2u);
+    let ix3 = phase_x + s * (t0 + 3u);
+    if iy0 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix0] = window_epilogue(0u, a00);
+    }
+    if iy0 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix1] = window_epilogue(0u, a01);
+    }
+    if iy0 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix2] = window_epilogue(0u, a02);
+    }
+    if iy0 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy0) * cp.w + ix3] = window_epilogue(0u, a03);
+    }
+    if iy1 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix0] = window_epilogue(0u, a10);
+    }
+    if iy1 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix1] = window_epilogue(0u, a11);
+    }
+    if iy1 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix2] = window_epilogue(0u, a12);
+    }
+    if iy1 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy1) * cp.w + ix3] = window_epilogue(0u, a13);
+    }
+    if iy2 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix0] = window_epilogue(0u, a20);
+    }
+    if iy2 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix1] = window_epilogue(0u, a21);
+    }
+    if iy2 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix2] = window_epilogue(0u, a22);
+    }
+    if iy2 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy2) * cp.w + ix3] = window_epilogue(0u, a23);
+    }
+    if iy3 < cp.h && ix0 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix0] = window_epilogue(0u, a30);
+    }
+    if iy3 < cp.h && ix1 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix1] = window_epilogue(0u, a31);
+    }
+    if iy3 < cp.h && ix2 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix2] = window_epilogue(0u, a32);
+    }
+    if iy3 < cp.h && ix3 < cp.w {
+        cy[(n * cp.h + iy3) * cp.w + ix3] = window_epilogue(0u, a33);
     }
 }
 
@@ -713,12 +757,22 @@ fn conv2d_backward_weight_window(@builtin(global_invocation_id) gid: vec3<u32>) 
         let g15 = cw[o15 + q];
         acc15 += vec4<f32>(dot(g15, x0), dot(g15, x1), dot(g15, x2), dot(g15, x3));
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        dw_store(r0, j0 + j, out[j]);
-    }
+    dw_store(r0, j0 + 0u, acc0);
+    dw_store(r0, j0 + 1u, acc1);
+    dw_store(r0, j0 + 2u, acc2);
+    dw_store(r0, j0 + 3u, acc3);
+    dw_store(r0, j0 + 4u, acc4);
+    dw_store(r0, j0 + 5u, acc5);
+    dw_store(r0, j0 + 6u, acc6);
+    dw_store(r0, j0 + 7u, acc7);
+    dw_store(r0, j0 + 8u, acc8);
+    dw_store(r0, j0 + 9u, acc9);
+    dw_store(r0, j0 + 10u, acc10);
+    dw_store(r0, j0 + 11u, acc11);
+    dw_store(r0, j0 + 12u, acc12);
+    dw_store(r0, j0 + 13u, acc13);
+    dw_store(r0, j0 + 14u, acc14);
+    dw_store(r0, j0 + 15u, acc15);
 }
 
 // dyc[chunk, d, kk] = dy[n, d, p] for pixel k = n·Ho·Wo + p = chunk·kc + kk; 0 past the end.
@@ -858,12 +912,22 @@ fn conv2d_forward_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) {
         let w15 = cw[o15 + q];
         acc15 += w15.x * x0 + w15.y * x1 + w15.z * x2 + w15.w * x3;
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        conv_store(n_pix, pix0, j0 + j, out[j]);
-    }
+    conv_store(n_pix, pix0, j0 + 0u, acc0);
+    conv_store(n_pix, pix0, j0 + 1u, acc1);
+    conv_store(n_pix, pix0, j0 + 2u, acc2);
+    conv_store(n_pix, pix0, j0 + 3u, acc3);
+    conv_store(n_pix, pix0, j0 + 4u, acc4);
+    conv_store(n_pix, pix0, j0 + 5u, acc5);
+    conv_store(n_pix, pix0, j0 + 6u, acc6);
+    conv_store(n_pix, pix0, j0 + 7u, acc7);
+    conv_store(n_pix, pix0, j0 + 8u, acc8);
+    conv_store(n_pix, pix0, j0 + 9u, acc9);
+    conv_store(n_pix, pix0, j0 + 10u, acc10);
+    conv_store(n_pix, pix0, j0 + 11u, acc11);
+    conv_store(n_pix, pix0, j0 + 12u, acc12);
+    conv_store(n_pix, pix0, j0 + 13u, acc13);
+    conv_store(n_pix, pix0, j0 + 14u, acc14);
+    conv_store(n_pix, pix0, j0 + 15u, acc15);
 }
 
 @compute @workgroup_size(16, 1, 1)
@@ -976,10 +1040,20 @@ fn conv2d_backward_input_xwindow(@builtin(global_invocation_id) gid: vec3<u32>) 
             }
         }
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        dx_store(n, iy, ixs, keep, j0 + j, out[j]);
-    }
+    dx_store(n, iy, ixs, keep, j0 + 0u, acc0);
+    dx_store(n, iy, ixs, keep, j0 + 1u, acc1);
+    dx_store(n, iy, ixs, keep, j0 + 2u, acc2);
+    dx_store(n, iy, ixs, keep, j0 + 3u, acc3);
+    dx_store(n, iy, ixs, keep, j0 + 4u, acc4);
+    dx_store(n, iy, ixs, keep, j0 + 5u, acc5);
+    dx_store(n, iy, ixs, keep, j0 + 6u, acc6);
+    dx_store(n, iy, ixs, keep, j0 + 7u, acc7);
+    dx_store(n, iy, ixs, keep, j0 + 8u, acc8);
+    dx_store(n, iy, ixs, keep, j0 + 9u, acc9);
+    dx_store(n, iy, ixs, keep, j0 + 10u, acc10);
+    dx_store(n, iy, ixs, keep, j0 + 11u, acc11);
+    dx_store(n, iy, ixs, keep, j0 + 12u, acc12);
+    dx_store(n, iy, ixs, keep, j0 + 13u, acc13);
+    dx_store(n, iy, ixs, keep, j0 + 14u, acc14);
+    dx_store(n, iy, ixs, keep, j0 + 15u, acc15);
 }

@@ -188,12 +188,22 @@ fn conv2d_forward_subgroup(
         let w15 = subgroupBroadcast(wb, 7u);
         acc15 += w15.x * x0 + w15.y * x1 + w15.z * x2 + w15.w * x3;
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        conv_store(out0, keep, j0 + j, out[j]);
-    }
+    conv_store(out0, keep, j0 + 0u, acc0);
+    conv_store(out0, keep, j0 + 1u, acc1);
+    conv_store(out0, keep, j0 + 2u, acc2);
+    conv_store(out0, keep, j0 + 3u, acc3);
+    conv_store(out0, keep, j0 + 4u, acc4);
+    conv_store(out0, keep, j0 + 5u, acc5);
+    conv_store(out0, keep, j0 + 6u, acc6);
+    conv_store(out0, keep, j0 + 7u, acc7);
+    conv_store(out0, keep, j0 + 8u, acc8);
+    conv_store(out0, keep, j0 + 9u, acc9);
+    conv_store(out0, keep, j0 + 10u, acc10);
+    conv_store(out0, keep, j0 + 11u, acc11);
+    conv_store(out0, keep, j0 + 12u, acc12);
+    conv_store(out0, keep, j0 + 13u, acc13);
+    conv_store(out0, keep, j0 + 14u, acc14);
+    conv_store(out0, keep, j0 + 15u, acc15);
 }
 
 // dw[d, r] (+)= Σ over one slice of the window's pixels k = (n, oh, ow) of
@@ -331,12 +341,22 @@ fn conv2d_backward_weight_subgroup(
         let g15 = subgroupBroadcast(gb, 7u);
         acc15 += g15.x * x0 + g15.y * x1 + g15.z * x2 + g15.w * x3;
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        dw_store(z, r0, j0 + j, out[j]);
-    }
+    dw_store(z, r0, j0 + 0u, acc0);
+    dw_store(z, r0, j0 + 1u, acc1);
+    dw_store(z, r0, j0 + 2u, acc2);
+    dw_store(z, r0, j0 + 3u, acc3);
+    dw_store(z, r0, j0 + 4u, acc4);
+    dw_store(z, r0, j0 + 5u, acc5);
+    dw_store(z, r0, j0 + 6u, acc6);
+    dw_store(z, r0, j0 + 7u, acc7);
+    dw_store(z, r0, j0 + 8u, acc8);
+    dw_store(z, r0, j0 + 9u, acc9);
+    dw_store(z, r0, j0 + 10u, acc10);
+    dw_store(z, r0, j0 + 11u, acc11);
+    dw_store(z, r0, j0 + 12u, acc12);
+    dw_store(z, r0, j0 + 13u, acc13);
+    dw_store(z, r0, j0 + 14u, acc14);
+    dw_store(z, r0, j0 + 15u, acc15);
 }
 
 // dx for 4 pixels × 16 input channels per lane (the transposed convolution's
@@ -465,10 +485,20 @@ fn conv2d_backward_input_subgroup(
             }
         }
     }
-    // One store in a loop: spelled out, the storage accesses (each a loop
-    // over the lanes in llvmpipe) were much of the JIT time.
-    let out = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15);
-    for (var j = 0u; j < 16u; j++) {
-        dx_store(cp.n0 + nn, iy, ixs, keep, j0 + j, out[j]);
-    }
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 0u, acc0);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 1u, acc1);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 2u, acc2);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 3u, acc3);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 4u, acc4);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 5u, acc5);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 6u, acc6);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 7u, acc7);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 8u, acc8);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 9u, acc9);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 10u, acc10);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 11u, acc11);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 12u, acc12);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 13u, acc13);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 14u, acc14);
+    dx_store(cp.n0 + nn, iy, ixs, keep, j0 + 15u, acc15);
 }
