@@ -164,19 +164,13 @@ pub fn forward_shared(
     relu: bool,
     packs: &mut Packs,
 ) -> Result<Vec<Dispatch>> {
+    let operands = Operands {
+        a,
+        b,
+        ids: [Some(a_id), Some(b_id)],
+    };
     let variant = Variant::for_context(ctx);
-    if variant == Variant::Subgroup && subgroups_of_8(ctx) {
-        check_operands(shape, a, b, bias, c)?;
-        let operands = Operands {
-            a,
-            b,
-            ids: [Some(a_id), Some(b_id)],
-        };
-        if let Some(d) = subgroup(ctx, shape, operands, bias, c, relu, packs)? {
-            return Ok(d);
-        }
-    }
-    forward_variant(ctx, variant, shape, a, b, bias, c, relu)
+    record(ctx, variant, shape, operands, bias, c, relu, packs)
 }
 
 /// A and B of one product, with the ids under which [`Packs`] keeps their copies.
@@ -184,23 +178,6 @@ struct Operands<'a> {
     a: &'a GpuSlice,
     b: &'a GpuSlice,
     ids: [Option<usize>; 2],
-}
-
-fn check_operands(
-    shape: MatmulShape,
-    a: &GpuSlice,
-    b: &GpuSlice,
-    bias: Option<&GpuSlice>,
-    c: &GpuSlice,
-) -> Result<()> {
-    let MatmulShape { m, n, k, .. } = shape;
-    check_len("matmul", "A", a, m * k)?;
-    check_len("matmul", "B", b, k * n)?;
-    check_len("matmul", "C", c, m * n)?;
-    if let Some(bias) = bias {
-        check_len("matmul", "bias", bias, n)?;
-    }
-    Ok(())
 }
 
 /// Like [`forward`], with the variant chosen by the caller (tests, benchmarks).
@@ -215,8 +192,42 @@ pub fn forward_variant(
     c: &GpuSlice,
     relu: bool,
 ) -> Result<Vec<Dispatch>> {
+    let operands = Operands {
+        a,
+        b,
+        ids: [None, None],
+    };
+    record(
+        ctx,
+        variant,
+        shape,
+        operands,
+        bias,
+        c,
+        relu,
+        &mut Packs::default(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    ctx: &Context,
+    variant: Variant,
+    shape: MatmulShape,
+    operands: Operands,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+    packs: &mut Packs,
+) -> Result<Vec<Dispatch>> {
     let MatmulShape { m, n, k, .. } = shape;
-    check_operands(shape, a, b, bias, c)?;
+    let (a, b) = (operands.a, operands.b);
+    check_len("matmul", "A", a, m * k)?;
+    check_len("matmul", "B", b, k * n)?;
+    check_len("matmul", "C", c, m * n)?;
+    if let Some(bias) = bias {
+        check_len("matmul", "bias", bias, n)?;
+    }
     let (a_rs, a_ks, b_ks, b_ns) = shape.strides();
     let params = Params {
         m: m as u32,
@@ -232,12 +243,6 @@ pub fn forward_variant(
     };
     let variant = match variant {
         Variant::Subgroup if subgroups_of_8(ctx) => {
-            let operands = Operands {
-                a,
-                b,
-                ids: [None, None],
-            };
-            let packs = &mut Packs::default();
             if let Some(d) = subgroup(ctx, shape, operands, bias, c, relu, packs)? {
                 return Ok(d);
             }
