@@ -213,3 +213,44 @@ fn devices_lists_the_software_adapter() {
     );
     assert!(text.contains("max storage binding"));
 }
+
+#[test]
+fn bench_profiles_a_step_by_kernel() {
+    let data = tempfile::tempdir().unwrap();
+    common::small_mnist(data.path(), 300, 40);
+    let d = data.path().to_str().unwrap();
+    for first in [false, true] {
+        let mut args = vec!["bench", "--model", "mlp", "--data", d, "--profile"];
+        if first {
+            args.push("--first-step");
+        }
+        let text = ok(&args);
+        let title = if first {
+            "the first training step"
+        } else {
+            "one training step"
+        };
+        assert!(text.contains(title), "no title in:\n{text}");
+        // Every row: kernel, count, ms, share; the shares add up to 100%.
+        let shares: Vec<f64> = text
+            .lines()
+            .filter(|l| l.trim_end().ends_with('%'))
+            .map(|l| {
+                l.split_whitespace()
+                    .last()
+                    .unwrap()
+                    .trim_end_matches('%')
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            text.lines().any(|l| l.starts_with("matmul")),
+            "no matmul row in:\n{text}"
+        );
+        let sum: f64 = shares.iter().sum();
+        assert!((sum - 100.0).abs() < 0.5, "shares add up to {sum}:\n{text}");
+    }
+    let err = fails(&["bench", "--first-step"]);
+    assert!(err.contains("--profile"), "{err}");
+}

@@ -29,6 +29,11 @@ pub struct Args {
     /// Print each kernel's share of a training step (GPU timestamps).
     #[arg(long)]
     profile: bool,
+    /// With --profile: time the first training step, whose dispatches include
+    /// compiling each kernel on adapters that compile lazily (llvmpipe); set
+    /// MESA_SHADER_CACHE_DISABLE=true there to see a cold start.
+    #[arg(long, requires = "profile")]
+    first_step: bool,
     /// Write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -83,10 +88,13 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
             latent_engine::train::Trainer::new(&ctx, config, settings, &train, &test, None)?;
         // Warm up first: the first replay also pays for the first touch of
         // every buffer's memory, which a training run pays once.
-        trainer.run_steps(2)?;
+        if !args.first_step {
+            trainer.run_steps(2)?;
+        }
         let rows = bench::profile(&ctx, &trainer.step_executor().dispatches)?;
         let total: f64 = rows.iter().map(|r| r.ms).sum();
-        println!("one training step of {arch} at batch 128: {total:.2} ms of GPU time");
+        let which = if args.first_step { "the first" } else { "one" };
+        println!("{which} training step of {arch} at batch 128: {total:.2} ms of GPU time");
         println!(
             "{:<34} {:>6} {:>10} {:>7}",
             "kernel", "count", "ms", "share"
