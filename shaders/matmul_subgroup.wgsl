@@ -1505,6 +1505,8 @@ fn matmul_subgroup(
             acc15_1 = fma(s7_15, b7_1, acc15_1);
         }
     }
+    // One store site in a loop: llvmpipe compiles each storage access as a
+    // loop over the lanes, so 32 spelled-out stores cost most of the JIT time.
     var out: array<f32, 32>;
     out[0] = acc0_0;
     out[1] = acc0_1;

@@ -147,7 +147,7 @@ pub fn forward(
 pub struct Packs {
     /// (id, rows, columns, chunk rows, chunk columns) → (copy, chunk stride).
     made: HashMap<(usize, [usize; 4]), (GpuSlice, usize)>,
-    /// Products that reused a copy instead of packing again.
+    /// Operands that reused a copy instead of being packed again.
     pub reused: usize,
 }
 
