@@ -66,3 +66,34 @@ fn adam_update_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let v_hat = vi / (1.0 - pow(p.beta2, t));
     param4[i] -= p.lr * m_hat / (sqrt(v_hat) + p.eps);
 }
+
+// The vec4 update reading g, m, v and θ through 64 KiB uniform windows, for
+// llvmpipe: there a storage load costs about 4 ns per float and a uniform
+// gather about 0.4, so this runs about three times as fast (probe: 19 → 6.5
+// ns per parameter) even after m, v and θ are first copied to a staging slot
+// (they cannot be read as uniforms in the dispatch that writes them; copies
+// are memcpys, about 0.7 ns per float). One dispatch per window of 16384
+// values; p.n is how many of them are real. Bindings: 0 wg (gradient window),
+// 1 state, 2 param4, 3 m4, 4 v4 (this window's range), 5 p, 6 wm, 7 wv, 8 wp
+// (staged windows).
+@group(0) @binding(0) var<uniform> wg: array<vec4<f32>, 4096>;
+@group(0) @binding(6) var<uniform> wm: array<vec4<f32>, 4096>;
+@group(0) @binding(7) var<uniform> wv: array<vec4<f32>, 4096>;
+@group(0) @binding(8) var<uniform> wp: array<vec4<f32>, 4096>;
+
+@compute @workgroup_size(256, 1, 1)
+fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if i >= p.n / 4u {
+        return;
+    }
+    let t = f32(state[0] + 1u);
+    let g = wg[i];
+    let mi = p.beta1 * wm[i] + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * wv[i] + (1.0 - p.beta2) * g * g;
+    m4[i] = mi;
+    v4[i] = vi;
+    let m_hat = mi / (1.0 - pow(p.beta1, t));
+    let v_hat = vi / (1.0 - pow(p.beta2, t));
+    param4[i] = wp[i] - p.lr * m_hat / (sqrt(v_hat) + p.eps);
+}

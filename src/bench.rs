@@ -198,7 +198,9 @@ pub struct ProfileRow {
 }
 
 /// Time every dispatch of one replay of `dispatches` with GPU timestamp
-/// queries (one compute pass per dispatch), summed by kernel name.
+/// queries (one compute pass per dispatch), summed by kernel name. Buffer
+/// copies made before a dispatch are a row of their own, `copies for <kernel>`,
+/// where the adapter can write timestamps between passes.
 pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>> {
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
         return Err(Error::Invalid(format!(
@@ -206,7 +208,23 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
             ctx.info.name
         )));
     }
-    let n = dispatches.len() as u32;
+    let time_copies = ctx
+        .features
+        .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+    // Queries 2i, 2i + 1 time dispatch i; the j-th dispatch with copies times
+    // them with 2m + 2j, 2m + 2j + 1 (every query is written: resolving an
+    // unwritten one is undefined).
+    let m = dispatches.len() as u32;
+    let copy_query: Vec<Option<u32>> = dispatches
+        .iter()
+        .scan(2 * m, |next, d| {
+            Some((time_copies && !d.copies.is_empty()).then(|| {
+                *next += 2;
+                *next - 2
+            }))
+        })
+        .collect();
+    let n = m + copy_query.iter().flatten().count() as u32;
     let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
         label: Some("profile"),
         ty: wgpu::QueryType::Timestamp,
@@ -221,6 +239,13 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
     });
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     for (i, d) in dispatches.iter().enumerate() {
+        if let Some(q) = copy_query[i] {
+            encoder.write_timestamp(&queries, q);
+            d.record_copies(&mut encoder);
+            encoder.write_timestamp(&queries, q + 1);
+        } else {
+            d.record_copies(&mut encoder);
+        }
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(&d.label),
             timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
@@ -237,19 +262,23 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
     let ticks: Vec<u64> = ctx.download(&resolve)?;
     let period = ctx.queue.get_timestamp_period() as f64;
     let mut rows: Vec<ProfileRow> = Vec::new();
+    let elapsed = |q: usize| ticks[q + 1].saturating_sub(ticks[q]) as f64 * period / 1e6;
+    let mut add = |kernel: String, ms: f64| match rows.iter_mut().find(|r| r.kernel == kernel) {
+        Some(r) => {
+            r.count += 1;
+            r.ms += ms;
+        }
+        None => rows.push(ProfileRow {
+            kernel,
+            count: 1,
+            ms,
+            share: 0.0,
+        }),
+    };
     for (i, d) in dispatches.iter().enumerate() {
-        let ms = ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period / 1e6;
-        match rows.iter_mut().find(|r| r.kernel == d.label) {
-            Some(r) => {
-                r.count += 1;
-                r.ms += ms;
-            }
-            None => rows.push(ProfileRow {
-                kernel: d.label.clone(),
-                count: 1,
-                ms,
-                share: 0.0,
-            }),
+        add(d.label.clone(), elapsed(2 * i));
+        if let Some(q) = copy_query[i] {
+            add(format!("copies for {}", d.label), elapsed(q as usize));
         }
     }
     let total: f64 = rows.iter().map(|r| r.ms).sum();

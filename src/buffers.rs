@@ -69,15 +69,42 @@ pub struct Dispatch {
     pub bind_group: wgpu::BindGroup,
     /// Workgroups in x, y, z.
     pub workgroups: [u32; 3],
+    /// Buffer copies to make first (outside any compute pass), in order:
+    /// staging that lets a kernel read as uniforms what it also writes.
+    pub copies: Vec<BufferCopy>,
+}
+
+/// A copy of `from` into `to` (the same length), recorded on the encoder.
+#[derive(Clone, Debug)]
+pub struct BufferCopy {
+    /// The source.
+    pub from: GpuSlice,
+    /// The destination.
+    pub to: GpuSlice,
 }
 
 impl Dispatch {
-    /// Record this dispatch into an open compute pass.
+    /// Record this dispatch into an open compute pass (its copies are
+    /// recorded by [`Context::record`], outside the pass).
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         let [x, y, z] = self.workgroups;
         pass.dispatch_workgroups(x, y, z);
+    }
+
+    /// Record this dispatch's copies on `encoder` (no compute pass may be open).
+    pub fn record_copies(&self, encoder: &mut wgpu::CommandEncoder) {
+        for c in &self.copies {
+            debug_assert_eq!(c.from.len, c.to.len);
+            encoder.copy_buffer_to_buffer(
+                &c.from.buffer,
+                c.from.offset,
+                &c.to.buffer,
+                c.to.offset,
+                c.from.bytes(),
+            );
+        }
     }
 }
 
@@ -183,14 +210,26 @@ impl Context {
         self.queue.submit(Some(encoder.finish()))
     }
 
-    /// Record `dispatches` into one compute pass of `encoder`.
+    /// Record `dispatches` into compute passes of `encoder`: one, or one more
+    /// after each dispatch's copies.
     pub fn record(&self, encoder: &mut wgpu::CommandEncoder, label: &str, dispatches: &[Dispatch]) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(label),
-            timestamp_writes: None,
-        });
-        for d in dispatches {
-            d.record(&mut pass);
+        let mut rest = dispatches;
+        while !rest.is_empty() {
+            rest[0].record_copies(encoder);
+            // This pass runs up to the next dispatch with copies.
+            let end = 1 + rest[1..]
+                .iter()
+                .position(|d| !d.copies.is_empty())
+                .unwrap_or(rest.len() - 1);
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(label),
+                timestamp_writes: None,
+            });
+            for d in &rest[..end] {
+                d.record(&mut pass);
+            }
+            drop(pass);
+            rest = &rest[end..];
         }
         self.counters
             .dispatches
@@ -281,6 +320,7 @@ impl Context {
             pipeline,
             bind_group,
             workgroups,
+            copies: Vec::new(),
         })
     }
 }

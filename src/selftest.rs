@@ -482,6 +482,46 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         }
         c.check("adam_update", format!("{n} params, 3 steps"), &gp, &p)?;
     }
+    // The staged variant (CPU adapters): one window, a partial last window,
+    // several chunks with a partial last one.
+    let w = adam::WINDOW;
+    for &(n, chunk) in &[
+        (4, w),
+        (132, w),
+        (w + 4, w),
+        (2 * w + 132, 2 * w),
+        (3 * w, w),
+    ] {
+        let (mut p, gp) = c.input(n, -1.0, 1.0);
+        let (mut m, gm) = c.input(n, -0.1, 0.1);
+        let (mut v, gv) = c.input(n, 0.0, 0.1);
+        let state = c.ctx.zeros("state", 2);
+        let stage = c.ctx.zeros("adam stage", 3 * chunk);
+        let mut dispatches = Vec::new();
+        for t in 1..=3u32 {
+            let (g, gg) = c.input(n, -1.0, 1.0);
+            if !adam::staged_fits(c.ctx, &gg, &gp) {
+                return Ok(());
+            }
+            adam::reference(cfg, t, &mut p, &g, &mut m, &mut v);
+            dispatches.extend(adam::update_staged(
+                c.ctx,
+                cfg,
+                &gg,
+                &state,
+                (&gp, &gm, &gv),
+                &stage,
+                chunk,
+            )?);
+            dispatches.push(data::state_advance(c.ctx, &state, 1)?);
+        }
+        // All three steps in one recording: copies break the pass between them.
+        c.ctx.run(&dispatches)?;
+        let shape = format!("{n} params in chunks of {chunk}, 3 steps");
+        c.check("adam_update_window", shape.clone(), &gp, &p)?;
+        c.check("adam_update_window m", shape.clone(), &gm, &m)?;
+        c.check("adam_update_window v", shape, &gv, &v)?;
+    }
     Ok(())
 }
 

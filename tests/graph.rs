@@ -65,7 +65,8 @@ fn check_gradients(ctx: &Context, config: ModelConfig, batch: usize) {
     check_gradients_fd(ctx, config, batch, true);
 }
 
-/// Returns how many matmul operands reused a packed copy.
+/// Returns how many matmul operands reused a packed copy. Without `fd` the
+/// step also runs Adam, whose update is checked against the reference.
 fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool) -> usize {
     let specs = config.param_specs();
     let names: Vec<String> = specs.iter().map(|s| s.0.clone()).collect();
@@ -92,7 +93,13 @@ fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool
         state: &state,
         inputs: [(x_id, xb)].into_iter().collect(),
         prologue: vec![],
-        train: None,
+        // The full-size graphs also run Adam: on CPU adapters it stages its
+        // copies in a slot that must hold no gradient (checked below).
+        train: (!fd).then(|| TrainSpec {
+            adam: AdamConfig::default(),
+            grads: grads.clone(),
+            batch,
+        }),
     };
     let exec = Executor::new(ctx, g.clone(), opts).unwrap();
     exec.run_steps(ctx, 1);
@@ -112,6 +119,29 @@ fn check_gradients_fd(ctx: &Context, config: ModelConfig, batch: usize, fd: bool
         assert!(cmp.pass(), "gradient of {}: {cmp}", g.tensor(param).name);
     }
     if !fd {
+        // One Adam step (t = 1) from zero moments, applied to the gradients
+        // the GPU computed (compared with the CPU's above).
+        for &(param, grad) in &grads {
+            let TensorKind::Param(name) = &g.tensor(param).kind else {
+                unreachable!()
+            };
+            let k = names.iter().position(|n| n == name).unwrap();
+            let grad: Vec<f32> = ctx.download(exec.buf(grad)).unwrap();
+            let mut want = to_f64(&params[k]);
+            let (mut m, mut v) = (vec![0.0; want.len()], vec![0.0; want.len()]);
+            let cfg = AdamConfig::default();
+            latent_engine::kernels::adam::reference(
+                cfg,
+                1,
+                &mut want,
+                &to_f64(&grad),
+                &mut m,
+                &mut v,
+            );
+            let got: Vec<f32> = ctx.download(&store.values[k]).unwrap();
+            let cmp = latent_engine::kernels::compare::compare(&got, &want, 1e-6, 1e-5);
+            assert!(cmp.pass(), "{name} after one Adam step: {cmp}");
+        }
         return exec.packs_reused;
     }
     // Finite differences of the CPU loss for a few elements of every parameter.

@@ -39,6 +39,13 @@ fn every_kernel_matches_its_cpu_reference() {
             "the single-channel input gradient was not checked"
         );
     }
+    // CPU adapters update parameters through staged uniform windows.
+    if ctx.is_software() {
+        assert!(
+            results.iter().any(|r| r.kernel == "adam_update_window"),
+            "the staged Adam was not checked"
+        );
+    }
     // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
     if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
         assert!(

@@ -5,11 +5,14 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
-use super::{check_len, grid_1d};
+use super::{check_len, dispatch_bound, grid_1d, window_binding, WINDOW_BYTES};
+
+/// Values per uniform window of [`update_staged`].
+pub const WINDOW: usize = WINDOW_BYTES as usize / 4;
 
 /// Mirrors `Params` in adam.wgsl.
 #[repr(C)]
@@ -82,6 +85,101 @@ pub fn update(
         &params,
         grid_1d(param.len / per, 256),
     )
+}
+
+/// Whether [`update_staged`] can update `param` on this device: it needs
+/// 64 KiB uniform windows, five uniform bindings, a length that is a multiple
+/// of 4 and window-aligned slices.
+pub fn staged_fits(ctx: &Context, grad: &GpuSlice, param: &GpuSlice) -> bool {
+    let l = &ctx.limits;
+    let align = l.min_uniform_buffer_offset_alignment as u64;
+    let last_window = grad.offset + (param.len.saturating_sub(1) / WINDOW * WINDOW * 4) as u64;
+    l.max_uniform_buffer_binding_size >= WINDOW_BYTES
+        && l.max_uniform_buffers_per_shader_stage >= 5
+        && param.len.is_multiple_of(4)
+        && grad.len == param.len
+        && grad.offset.is_multiple_of(align)
+        && last_window + WINDOW_BYTES <= grad.buffer.size()
+        && WINDOW_BYTES.is_multiple_of(l.min_storage_buffer_offset_alignment as u64)
+}
+
+/// Record one Adam update of `param` that reads g, m, v and θ through
+/// uniform windows (`adam_update_window`, for llvmpipe: see adam.wgsl). m, v
+/// and θ are copied, `chunk` values at a time, into `stage` (at least
+/// 3 · `chunk` values, `chunk` a multiple of [`WINDOW`]) before the windows
+/// over them run; anything else in `stage` is overwritten. Check
+/// [`staged_fits`] first.
+#[allow(clippy::too_many_arguments)]
+pub fn update_staged(
+    ctx: &Context,
+    cfg: AdamConfig,
+    grad: &GpuSlice,
+    state: &GpuSlice,
+    (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
+    stage: &GpuSlice,
+    chunk: usize,
+) -> Result<Vec<Dispatch>> {
+    check_len("adam", "grad", grad, param.len)?;
+    check_len("adam", "m", m, param.len)?;
+    check_len("adam", "v", v, param.len)?;
+    assert!(
+        chunk >= WINDOW && chunk.is_multiple_of(WINDOW) && stage.len >= 3 * chunk,
+        "adam stage of {} values for chunks of {chunk}",
+        stage.len
+    );
+    let range = |s: &GpuSlice, start: usize, len: usize| GpuSlice {
+        buffer: s.buffer.clone(),
+        offset: s.offset + start as u64 * 4,
+        len,
+    };
+    let mut out = Vec::new();
+    for c0 in (0..param.len).step_by(chunk) {
+        let len = chunk.min(param.len - c0);
+        // Staged copies: m at 0, v at chunk, θ at 2 · chunk.
+        let copies: Vec<BufferCopy> = [m, v, param]
+            .iter()
+            .enumerate()
+            .map(|(q, s)| BufferCopy {
+                from: range(s, c0, len),
+                to: range(stage, q * chunk, len),
+            })
+            .collect();
+        for w0 in (0..len).step_by(WINDOW) {
+            let n = WINDOW.min(len - w0);
+            let at = c0 + w0;
+            let params = Params {
+                n: n as u32,
+                lr: cfg.lr,
+                beta1: cfg.beta1,
+                beta2: cfg.beta2,
+                eps: cfg.eps,
+                _pad: [0; 3],
+            };
+            let (p_out, m_out, v_out) = (range(param, at, n), range(m, at, n), range(v, at, n));
+            let staged = |q: usize| window_binding(stage, ((q * chunk + w0) * 4) as u64);
+            let mut d = dispatch_bound(
+                ctx,
+                ("adam", "adam_update_window"),
+                vec![
+                    (0, window_binding(grad, at as u64 * 4)),
+                    (1, state.binding()),
+                    (2, p_out.binding()),
+                    (3, m_out.binding()),
+                    (4, v_out.binding()),
+                    (6, staged(0)),
+                    (7, staged(1)),
+                    (8, staged(2)),
+                ],
+                (5, &params),
+                grid_1d(n / 4, 256),
+            )?;
+            if w0 == 0 {
+                d.copies = copies.clone();
+            }
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// CPU reference: one update at step t (1-based), in place.

@@ -121,6 +121,7 @@ pub fn dispatch_bound<P: bytemuck::Pod>(
         pipeline,
         bind_group,
         workgroups,
+        copies: Vec::new(),
     })
 }
 

@@ -257,5 +257,6 @@ pub fn loss_check(
         pipeline,
         bind_group,
         workgroups: [1, 1, 1],
+        copies: Vec::new(),
     })
 }
