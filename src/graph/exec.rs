@@ -440,9 +440,7 @@ impl Executor {
                 matmul::forward_shared(ctx, *s, operand(0), operand(1), None, o(0), false, packs)?
             }
             Op::SumAxes(a, c, b) => reduce::sum(ctx, i(0), o(0), (*a, *c, *b), 1, 1.0)?,
-            Op::ActivationBackward(act) => {
-                vec![activations::backward(ctx, *act, i(0), i(1), o(0))?]
-            }
+            Op::ActivationBackward(act) => activations::backward(ctx, *act, i(0), i(1), o(0))?,
             Op::Conv2dBackwardInput(s) => {
                 conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?
             }

@@ -10,7 +10,9 @@ use crate::buffers::{Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
-use super::{check_len, grid_1d};
+use super::{
+    check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW_BYTES,
+};
 
 /// Mirrors `Params` in activations.wgsl.
 #[repr(C)]
@@ -115,7 +117,7 @@ pub fn backward(
     y: &GpuSlice,
     dy: &GpuSlice,
     dx: &GpuSlice,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_len("activation_backward", "dy", dy, y.len)?;
     check_len("activation_backward", "dx", dx, y.len)?;
     let (kind, alpha) = act.kind_alpha();
@@ -125,20 +127,55 @@ pub fn backward(
         alpha,
         beta: 0.0,
     };
+    // CPU adapters read y and dy through uniform windows (see the shader).
+    let windows = ctx.is_software()
+        && y.len.is_multiple_of(4)
+        && uniform_windows_fit(ctx, y)
+        && uniform_windows_fit(ctx, dy);
+    if windows {
+        let per = (WINDOW_BYTES / 4) as usize;
+        return (0..y.len)
+            .step_by(per)
+            .map(|start| {
+                let n = per.min(y.len - start);
+                let at = start as u64 * 4;
+                let out = GpuSlice {
+                    buffer: dx.buffer.clone(),
+                    offset: dx.offset + at,
+                    len: n,
+                };
+                let params = Params {
+                    n: n as u32,
+                    ..params
+                };
+                dispatch_bound(
+                    ctx,
+                    ("activations", "activation_backward_window"),
+                    vec![
+                        (0, window_binding(y, at)),
+                        (1, window_binding(dy, at)),
+                        (2, out.binding()),
+                    ],
+                    (3, &params),
+                    grid_1d(n / 4, 256),
+                )
+            })
+            .collect();
+    }
     let aligned = [y, dy, dx].iter().all(|s| s.offset.is_multiple_of(16));
     let (entry, per) = if y.len.is_multiple_of(4) && aligned {
         ("activation_backward_vec4", 4)
     } else {
         ("activation_backward", 1)
     };
-    ctx.dispatch(
+    Ok(vec![ctx.dispatch(
         "activations",
         entry,
         &[],
         &[y, dy, dx],
         &params,
         grid_1d(y.len / per, 256),
-    )
+    )?])
 }
 
 /// Record `c = alpha·a + beta·b`.

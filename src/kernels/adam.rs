@@ -9,7 +9,9 @@ use crate::buffers::{BufferCopy, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
-use super::{check_len, dispatch_bound, grid_1d, window_binding, WINDOW_BYTES};
+use super::{
+    check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW_BYTES,
+};
 
 /// Values per uniform window of [`update_staged`].
 pub const WINDOW: usize = WINDOW_BYTES as usize / 4;
@@ -91,16 +93,10 @@ pub fn update(
 /// 64 KiB uniform windows, five uniform bindings, a length that is a multiple
 /// of 4 and window-aligned slices.
 pub fn staged_fits(ctx: &Context, grad: &GpuSlice, param: &GpuSlice) -> bool {
-    let l = &ctx.limits;
-    let align = l.min_uniform_buffer_offset_alignment as u64;
-    let last_window = grad.offset + (param.len.saturating_sub(1) / WINDOW * WINDOW * 4) as u64;
-    l.max_uniform_buffer_binding_size >= WINDOW_BYTES
-        && l.max_uniform_buffers_per_shader_stage >= 5
+    ctx.limits.max_uniform_buffers_per_shader_stage >= 5
         && param.len.is_multiple_of(4)
         && grad.len == param.len
-        && grad.offset.is_multiple_of(align)
-        && last_window + WINDOW_BYTES <= grad.buffer.size()
-        && WINDOW_BYTES.is_multiple_of(l.min_storage_buffer_offset_alignment as u64)
+        && uniform_windows_fit(ctx, grad)
 }
 
 /// Record one Adam update of `param` that reads g, m, v and θ through

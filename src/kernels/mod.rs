@@ -80,6 +80,20 @@ pub fn windows_fit(
         && last_start + WINDOW_BYTES <= src.buffer.size()
 }
 
+/// Whether `s` can be read as consecutive 64 KiB uniform windows from its
+/// first element: uniform usage, an aligned start, and room in the buffer for
+/// the last window.
+pub fn uniform_windows_fit(ctx: &Context, s: &GpuSlice) -> bool {
+    let last_start = s.offset + (s.len.saturating_sub(1) * 4) as u64 / WINDOW_BYTES * WINDOW_BYTES;
+    ctx.limits.max_uniform_buffer_binding_size >= WINDOW_BYTES
+        && s.buffer.usage().contains(wgpu::BufferUsages::UNIFORM)
+        && s.offset
+            .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
+        && last_start + WINDOW_BYTES <= s.buffer.size()
+        // Outputs are bound from each window's start too.
+        && WINDOW_BYTES.is_multiple_of(ctx.limits.min_storage_buffer_offset_alignment as u64)
+}
+
 /// A uniform window (64 KiB) of `slice`, starting `offset` bytes into it.
 pub fn window_binding(slice: &GpuSlice, offset: u64) -> wgpu::BindingResource<'_> {
     wgpu::BindingResource::Buffer(wgpu::BufferBinding {
