@@ -10,7 +10,7 @@ SG_WINDOWS = 1) JIT-compiles in a third of the time on a cold start (about
 1.3 s → 0.45 s) but trained 2–10% slower."""
 import os
 R = int(os.environ.get("SG_R", 16))
-C = int(os.environ.get("SG_C", 2))
+C = 2  # columns per lane, adjacent: the pairs entry stores them as one vec2
 W = int(os.environ.get("SG_W", 3))
 lines = []
 w = lines.append
@@ -26,7 +26,7 @@ w("""// Dense products on CPU adapters (llvmpipe) through subgroups: C = A·B
 // nine uniform bindings, corrupted memory in lavapipe 22.3 in one run of four.)
 // One workgroup is one subgroup of 8 lanes (the Rust side uses this only where
 // the subgroup size is exactly 8); it computes a 16 × 16 block of C: 16 rows,
-// each lane the columns l and 8 + l. Written out by hand, since llvmpipe
+// each lane the columns 2l and 2l + 1. Written out by hand, since llvmpipe
 // handles named values better than arrays; even so its 32 accumulators live
 // on the stack (AVX2 has 16 ymm registers), so each gets one sum of 8
 // products per k step (one load-add-store, not eight: 512³ ran 7.6–8.1 →
@@ -71,6 +71,9 @@ for i in range(W):
 w(f"""@group(0) @binding({2*W}) var<storage, read> sbias: array<f32>;
 @group(0) @binding({2*W+1}) var<storage, read_write> sc: array<f32>;
 @group(0) @binding({2*W+2}) var<uniform> sp: SgParams;
+// The same for matmul_subgroup_pairs (N even): two columns a value.
+@group(0) @binding({2*W}) var<storage, read> sbias2: array<vec2<f32>>;
+@group(0) @binding({2*W+1}) var<storage, read_write> sc2: array<vec2<f32>>;
 
 fn store_c(r: u32, c: u32, value: f32) {{
     if r >= sp.rows || c >= sp.cols {{
@@ -92,69 +95,105 @@ fn store_c(r: u32, c: u32, value: f32) {{
     sc[idx] = v;
 }}
 
+// Columns c, c + 1 of row r (c even, N even, so both exist or neither).
+fn store_c2(r: u32, c: u32, value: vec2<f32>) {{
+    if r >= sp.rows || c >= sp.cols {{
+        return;
+    }}
+    let idx = ((sp.i0 + r) * sp.n + sp.j0 + c) / 2u;
+    var v = value;
+    if sp.first == 0u {{
+        v += sc2[idx];
+    }}
+    if sp.last == 1u {{
+        if sp.has_bias == 1u {{
+            v += sbias2[(sp.j0 + c) / 2u];
+        }}
+        if sp.relu == 1u {{
+            v = max(v, vec2<f32>(0.0));
+        }}
+    }}
+    sc2[idx] = v;
+}}
+
+// C's elements: every lane stores one loop of them. llvmpipe compiles each
+// storage access as a loop over the lanes, and a vec2 access costs little more
+// than a scalar one, so N even takes matmul_subgroup_pairs: one store (and one
+// load of C, one of the bias) per two values. That part is about a third of a
+// product's time in an mlp training step. The two entries repeat the whole
+// body: as a function returning the block, it ran 15-20% slower.
+""")
+
+
+def entry(name, stores):
+    w(f"""
 @compute @workgroup_size(8, 1, 1)
-fn matmul_subgroup(
+fn {name}(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {{
     let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + l;
+    let c0 = wid.y * {8 * C}u + {C}u * l;
     let kc = sp.kc;
     // Lane l reads k value kb + l of each of the {R} rows, and the {C}
-    // columns c0, c0 + 8, … of each of 8 k values.
+    // columns c0, c0 + 1 of each of 8 k values.
     let ab = r0 * sp.a_rs + l * sp.a_ks;
     let a_step = 8u * sp.a_ks;
     let b_lo = c0 * sp.b_ns;""")
-for c in range(1, C):
-    w(f"    let b_c{c} = b_lo + {8 * c}u * sp.b_ns;")
-for r in range(R):
-    for c in range(C):
-        w(f"    var acc{r}_{c} = 0.0;")
-for i in range(W):
-    ind = "    "
-    if i > 0:
-        w(f"    if sp.windows > {i}u {{")
-        ind = "        "
-    w(f"{ind}var ak = ab;")
-    w(f"{ind}for (var kb = 0u; kb < kc; kb += 8u) {{")
+    for c in range(1, C):
+        w(f"    let b_c{c} = b_lo + {c}u * sp.b_ns;")
     for r in range(R):
-        off = "" if r == 0 else (" + sp.a_rs" if r == 1 else f" + {r}u * sp.a_rs")
-        w(f"{ind}    let ia{r} = ak{off};")
-        w(f"{ind}    let a{r} = sa{i}[ia{r} >> 2u][ia{r} & 3u];")
-    w(f"{ind}    ak += a_step;")
-    for t in range(8):
-        w(f"{ind}    let bk{t} = (kb + {t}u) * sp.b_ks;")
         for c in range(C):
-            base = "b_lo" if c == 0 else f"b_c{c}"
-            w(f"{ind}    let bi{t}_{c} = bk{t} + {base};")
-            w(f"{ind}    let b{t}_{c} = sb{i}[bi{t}_{c} >> 2u][bi{t}_{c} & 3u];")
-    # Per row: its 8 broadcasts, then each accumulator gets one sum of 8
-    # products. llvmpipe keeps the 32 accumulators on the stack (16 ymm
-    # registers), so one load-add-store per 8 products instead of one per
-    # product: 512³ went from 7.6–8.1 to 9.3–10.1 GFLOP/s (median of
-    # interleaved runs), and it compiles no slower.
-    for r in range(R):
+            w(f"    var acc{r}_{c} = 0.0;")
+    for i in range(W):
+        ind = "    "
+        if i > 0:
+            w(f"    if sp.windows > {i}u {{")
+            ind = "        "
+        w(f"{ind}var ak = ab;")
+        w(f"{ind}for (var kb = 0u; kb < kc; kb += 8u) {{")
+        for r in range(R):
+            off = "" if r == 0 else (" + sp.a_rs" if r == 1 else f" + {r}u * sp.a_rs")
+            w(f"{ind}    let ia{r} = ak{off};")
+            w(f"{ind}    let a{r} = sa{i}[ia{r} >> 2u][ia{r} & 3u];")
+        w(f"{ind}    ak += a_step;")
         for t in range(8):
-            w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{r}, {t}u);")
-        for c in range(C):
-            p = [f"s{t}_{r} * b{t}_{c}" for t in range(8)]
-            w(f"{ind}    acc{r}_{c} += (({p[0]} + {p[1]}) + ({p[2]} + {p[3]})) + (({p[4]} + {p[5]}) + ({p[6]} + {p[7]}));")
-    w(f"{ind}}}")
-    if i > 0:
-        w("    }")
-# One store_c in a loop over the accumulators: spelled out, its storage
-# accesses (each a loop over the lanes in llvmpipe) were most of the kernel's
-# JIT time (mlp cold start 2.6–3.4 s → 1.6–2.2 s), and the loop runs as fast.
-w("    // One store site in a loop: llvmpipe compiles each storage access as a")
-w("    // loop over the lanes, so 32 spelled-out stores cost most of the JIT time.")
-w(f"    var out: array<f32, {R * C}>;")
-for r in range(R):
-    for c in range(C):
-        w(f"    out[{r * C + c}] = acc{r}_{c};")
-w(f"    for (var i = 0u; i < {R * C}u; i++) {{")
-w(f"        store_c(r0 + i / {C}u, c0 + (i % {C}u) * 8u, out[i]);")
-w("    }")
-w("}")
+            w(f"{ind}    let bk{t} = (kb + {t}u) * sp.b_ks;")
+            for c in range(C):
+                base = "b_lo" if c == 0 else f"b_c{c}"
+                w(f"{ind}    let bi{t}_{c} = bk{t} + {base};")
+                w(f"{ind}    let b{t}_{c} = sb{i}[bi{t}_{c} >> 2u][bi{t}_{c} & 3u];")
+        # Per row: its 8 broadcasts, then each accumulator gets one sum of 8
+        # products. llvmpipe keeps the 32 accumulators on the stack (16 ymm
+        # registers), so one load-add-store per 8 products instead of one per
+        # product: 512³ went from 7.6–8.1 to 9.3–10.1 GFLOP/s (median of
+        # interleaved runs), and it compiles no slower.
+        for r in range(R):
+            for t in range(8):
+                w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{r}, {t}u);")
+            for c in range(C):
+                p = [f"s{t}_{r} * b{t}_{c}" for t in range(8)]
+                w(f"{ind}    acc{r}_{c} += (({p[0]} + {p[1]}) + ({p[2]} + {p[3]})) + (({p[4]} + {p[5]}) + ({p[6]} + {p[7]}));")
+        w(f"{ind}}}")
+        if i > 0:
+            w("    }")
+    # One store site in a loop over the rows: spelled out, the storage
+    # accesses (each a loop over the lanes in llvmpipe) were most of the
+    # kernel's JIT time (mlp cold start 2.6–3.4 s → 1.6–2.2 s).
+    w("    // One store site in a loop: llvmpipe compiles each storage access as a")
+    w("    // loop over the lanes, so spelled-out stores cost most of the JIT time.")
+    w(f"    var out: array<vec2<f32>, {R}>;")
+    for r in range(R):
+        w(f"    out[{r}] = vec2<f32>(acc{r}_0, acc{r}_1);")
+    w(f"    for (var r = 0u; r < {R}u; r++) {{")
+    for line in stores:
+        w(f"        {line}")
+    w("    }")
+    w("}")
+
+
+entry("matmul_subgroup", ["store_c(r0 + r, c0, out[r].x);", "store_c(r0 + r, c0 + 1u, out[r].y);"])
+entry("matmul_subgroup_pairs", ["store_c2(r0 + r, c0, out[r]);"])
 w("""
 // Chunked copy of a row-major matrix X (P, Q): chunk (pb, qb) holds its cp
 // rows of cq values, zero past the edges, at (pb * nqb + qb) * stride. One

@@ -48,12 +48,12 @@ fn every_kernel_matches_its_cpu_reference() {
     }
     // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
     if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
-        assert!(
-            results
-                .iter()
-                .any(|r| r.kernel == "matmul_forward_subgroup"),
-            "the subgroup matmul was not checked"
-        );
+        for kernel in ["matmul_forward_subgroup", "matmul_forward_subgroup_pairs"] {
+            assert!(
+                results.iter().any(|r| r.kernel == kernel),
+                "{kernel} was not checked"
+            );
+        }
         for kernel in [
             "conv2d_forward_subgroup",
             "conv2d_backward_input_subgroup",

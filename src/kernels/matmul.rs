@@ -832,6 +832,15 @@ fn subgroup(
     let window = |slice, chunk: usize, stride: usize| {
         super::window_binding(slice, (chunk * stride * 4) as u64)
     };
+    // Two columns a store where every pair of C (and of the bias) is 8-byte aligned.
+    let pairs = n.is_multiple_of(2)
+        && c.offset.is_multiple_of(8)
+        && bias.is_none_or(|b| b.offset.is_multiple_of(8));
+    let entry = if pairs {
+        "matmul_subgroup_pairs"
+    } else {
+        "matmul_subgroup"
+    };
     for ri in 0..mchunks {
         for ni in 0..nchunks {
             let rows = rb.min(m - ri * rb);
@@ -871,7 +880,7 @@ fn subgroup(
                 resources.push((2 * SG_WINDOWS as u32 + 1, c.binding()));
                 out.push(super::dispatch_bound(
                     ctx,
-                    ("matmul_subgroup", "matmul_subgroup"),
+                    ("matmul_subgroup", entry),
                     resources,
                     (2 * SG_WINDOWS as u32 + 2, &params),
                     [
