@@ -216,6 +216,14 @@ fn conv2d_forward_subgroup(
 // about half the cost of four scalar ones.
 @group(0) @binding(3) var<storage, read_write> cy4: array<vec4<f32>>;
 
+// The sums of the earlier windows, where accumulate == 2: the Rust side
+// alternates two buffers of them (at most 32768 values, two uniform windows)
+// so that they are read as uniforms, not loaded back from the output: on
+// llvmpipe a storage load costs ~4 ns per float, a uniform gather ~0.4.
+// (accumulate == 1: the earlier sums are in the output itself.)
+@group(0) @binding(5) var<uniform> pw0: array<vec4<f32>, 4096>;
+@group(0) @binding(6) var<uniform> pw1: array<vec4<f32>, 4096>;
+
 fn dw_store(z: u32, r0: u32, d: u32, acc: vec4<f32>) {
     let taps = cp.c * cp.k * cp.k;
     if d >= cp.d || r0 >= taps {
@@ -225,6 +233,9 @@ fn dw_store(z: u32, r0: u32, d: u32, acc: vec4<f32>) {
     var v = acc;
     if cp.accumulate == 1u {
         v += cy4[i];
+    }
+    if cp.accumulate == 2u {
+        v += select(pw1[max(i, 4096u) - 4096u], pw0[min(i, 4095u)], i < 4096u);
     }
     cy4[i] = v;
 }

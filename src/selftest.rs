@@ -111,6 +111,10 @@ const CONV_SHAPES: &[ConvCase] = &[
     // Several uniform windows (weights of 32K floats) and several dy chunks.
     ((2, 32, 14, 14), 64, 4, 2, 1),
     ((8, 4, 14, 14), 64, 4, 2, 1),
+    // Weight gradients summed over three and four windows of images through
+    // the alternating partial sums: two windows of them, and one and a quarter.
+    ((5, 32, 14, 14), 64, 4, 2, 1),
+    ((7, 32, 14, 14), 40, 4, 2, 1),
     // A decoder's last layer: one output channel, dy read two images per window.
     ((5, 32, 14, 14), 1, 4, 2, 1),
 ];

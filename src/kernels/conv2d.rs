@@ -267,6 +267,7 @@ pub fn forward_with(
                         y,
                         &p,
                         groups,
+                        vec![],
                     )?);
                 }
             }
@@ -373,6 +374,7 @@ fn backward_input_windows(
                 dx,
                 &p,
                 workgroups,
+                vec![],
             )?);
         }
     }
@@ -393,12 +395,14 @@ fn two_windows(
     out: &GpuSlice,
     params: &WindowParams,
     workgroups: [u32; 3],
+    extra: Vec<(u32, wgpu::BindingResource<'_>)>,
 ) -> Result<Dispatch> {
     let mut resources = vec![
         (0, super::window_binding(act.0, act.1)),
         (1, super::window_binding(weights.0, weights.1)),
         (3, out.binding()),
     ];
+    resources.extend(extra);
     if let Some(bias) = bias {
         resources.push((2, bias.binding()));
     }
@@ -640,20 +644,54 @@ fn backward_weight_subgroup(
         .max(MIN_SLICE_PIXELS)
         .next_multiple_of(4);
     let slices = pixels.div_ceil(kc);
+    let sums = slices * s.d * taps;
     let target = if slices > 1 {
-        ctx.zeros("conv2d dw slices", slices * s.d * taps)
+        ctx.zeros("conv2d dw slices", sums)
     } else {
         dw.clone()
     };
+    // Up to two windows of sums: windows before the last one write them into
+    // two buffers in turn, each reading the other's as uniforms (see
+    // dw_store); more take the output's own load (accumulate = 1).
+    let window = super::WINDOW_BYTES as usize / 4;
+    let partial = (s.n > per && sums <= 2 * window)
+        .then(|| [0, 1].map(|_| ctx.zeros("conv2d dw partial sums", sums)));
     let mut out = Vec::new();
-    for n0 in (0..s.n).step_by(per) {
+    for (i, n0) in (0..s.n).step_by(per).enumerate() {
+        let last = n0 + per >= s.n;
+        let (accumulate, to, from) = match &partial {
+            Some(bufs) => (
+                if i == 0 { 0 } else { 2 },
+                if last { &target } else { &bufs[i % 2] },
+                (i > 0).then(|| &bufs[(i + 1) % 2]),
+            ),
+            None => ((n0 > 0) as u32, &target, None),
+        };
         let p = WindowParams {
             conv: s.params(false, false),
             kc: kc as u32,
-            accumulate: (n0 > 0) as u32,
+            accumulate,
             n0: n0 as u32,
             images: per.min(s.n - n0) as u32,
             ..Zeroable::zeroed()
+        };
+        // Where nothing is read from them, the windows over x stand in.
+        let (w0, w1) = match from {
+            Some(b) => (
+                super::window_binding(b, 0),
+                super::window_binding(
+                    b,
+                    if sums > window {
+                        super::WINDOW_BYTES
+                    } else {
+                        0
+                    },
+                ),
+            ),
+            None => (
+                super::window_binding(x, (n0 * x_image * 4) as u64),
+                super::window_binding(x, (n0 * x_image * 4) as u64),
+            ),
         };
         out.push(two_windows(
             ctx,
@@ -661,9 +699,10 @@ fn backward_weight_subgroup(
             (x, (n0 * x_image * 4) as u64),
             (dy, (n0 * dy_image * 4) as u64),
             None,
-            &target,
+            to,
             &p,
             [groups_xy[0], groups_xy[1], slices as u32],
+            vec![(5, w0), (6, w1)],
         )?);
     }
     if slices > 1 {
