@@ -56,15 +56,29 @@ fn adam_update_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     if i >= p.n / 4u {
         return;
     }
+    store4(i, adam4(grad4[i], m4[i], v4[i], param4[i]));
+}
+
+struct Adam4 {
+    m: vec4<f32>,
+    v: vec4<f32>,
+    param: vec4<f32>,
+}
+
+// One step of four parameters from their gradient, moments and values.
+fn adam4(g: vec4<f32>, m: vec4<f32>, v: vec4<f32>, param: vec4<f32>) -> Adam4 {
     let t = f32(state[0] + 1u);
-    let g = grad4[i];
-    let mi = p.beta1 * m4[i] + (1.0 - p.beta1) * g;
-    let vi = p.beta2 * v4[i] + (1.0 - p.beta2) * g * g;
-    m4[i] = mi;
-    v4[i] = vi;
+    let mi = p.beta1 * m + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * v + (1.0 - p.beta2) * g * g;
     let m_hat = mi / (1.0 - pow(p.beta1, t));
     let v_hat = vi / (1.0 - pow(p.beta2, t));
-    param4[i] -= p.lr * m_hat / (sqrt(v_hat) + p.eps);
+    return Adam4(mi, vi, param - p.lr * m_hat / (sqrt(v_hat) + p.eps));
+}
+
+fn store4(i: u32, s: Adam4) {
+    m4[i] = s.m;
+    v4[i] = s.v;
+    param4[i] = s.param;
 }
 
 // The vec4 update reading g, m, v and θ through 64 KiB uniform windows, for
@@ -87,13 +101,5 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
     if i >= p.n / 4u {
         return;
     }
-    let t = f32(state[0] + 1u);
-    let g = wg[i];
-    let mi = p.beta1 * wm[i] + (1.0 - p.beta1) * g;
-    let vi = p.beta2 * wv[i] + (1.0 - p.beta2) * g * g;
-    m4[i] = mi;
-    v4[i] = vi;
-    let m_hat = mi / (1.0 - pow(p.beta1, t));
-    let v_hat = vi / (1.0 - pow(p.beta2, t));
-    param4[i] = wp[i] - p.lr * m_hat / (sqrt(v_hat) + p.eps);
+    store4(i, adam4(wg[i], wm[i], wv[i], wp[i]));
 }
