@@ -491,7 +491,7 @@ fn check_adam(c: &mut Checker) -> Result<()> {
     }
     // The staged variant (CPU adapters): one window, a partial last window,
     // several chunks with a partial last one.
-    let w = adam::WINDOW;
+    let w = crate::kernels::WINDOW;
     for &(n, chunk) in &[
         (4, w),
         (132, w),

@@ -287,7 +287,7 @@ impl Executor {
         ctx: &Context,
         grads: &[(TensorId, TensorId)],
     ) -> Option<(GpuSlice, usize)> {
-        let window = adam::WINDOW;
+        let window = crate::kernels::WINDOW;
         let largest = grads
             .iter()
             .map(|&(p, _)| self.graph.tensor(p).numel())

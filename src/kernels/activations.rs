@@ -10,9 +10,7 @@ use crate::buffers::{Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
-use super::{
-    check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW_BYTES,
-};
+use super::{check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW};
 
 /// Mirrors `Params` in activations.wgsl.
 #[repr(C)]
@@ -133,11 +131,10 @@ pub fn backward(
         && uniform_windows_fit(ctx, y)
         && uniform_windows_fit(ctx, dy);
     if windows {
-        let per = (WINDOW_BYTES / 4) as usize;
         return (0..y.len)
-            .step_by(per)
+            .step_by(WINDOW)
             .map(|start| {
-                let n = per.min(y.len - start);
+                let n = WINDOW.min(y.len - start);
                 let at = start as u64 * 4;
                 let out = GpuSlice {
                     buffer: dx.buffer.clone(),

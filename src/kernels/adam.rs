@@ -9,12 +9,7 @@ use crate::buffers::{BufferCopy, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
-use super::{
-    check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW_BYTES,
-};
-
-/// Values per uniform window of [`update_staged`].
-pub const WINDOW: usize = WINDOW_BYTES as usize / 4;
+use super::{check_len, dispatch_bound, grid_1d, uniform_windows_fit, window_binding, WINDOW};
 
 /// Mirrors `Params` in adam.wgsl.
 #[repr(C)]
@@ -26,6 +21,19 @@ pub struct Params {
     beta2: f32,
     eps: f32,
     _pad: [u32; 3],
+}
+
+impl Params {
+    fn new(cfg: AdamConfig, n: usize) -> Self {
+        Self {
+            n: n as u32,
+            lr: cfg.lr,
+            beta1: cfg.beta1,
+            beta2: cfg.beta2,
+            eps: cfg.eps,
+            _pad: [0; 3],
+        }
+    }
 }
 
 /// Adam's settings.
@@ -65,14 +73,7 @@ pub fn update(
     check_len("adam", "grad", grad, param.len)?;
     check_len("adam", "m", m, param.len)?;
     check_len("adam", "v", v, param.len)?;
-    let params = Params {
-        n: param.len as u32,
-        lr: cfg.lr,
-        beta1: cfg.beta1,
-        beta2: cfg.beta2,
-        eps: cfg.eps,
-        _pad: [0; 3],
-    };
+    let params = Params::new(cfg, param.len);
     let aligned = [grad, param, m, v].iter().all(|s| s.offset % 16 == 0);
     let (entry, per) = if param.len.is_multiple_of(4) && aligned {
         ("adam_update_vec4", 4)
@@ -132,7 +133,7 @@ pub fn update_staged(
     for c0 in (0..param.len).step_by(chunk) {
         let len = chunk.min(param.len - c0);
         // Staged copies: m at 0, v at chunk, θ at 2 · chunk.
-        let copies: Vec<BufferCopy> = [m, v, param]
+        let mut copies: Vec<BufferCopy> = [m, v, param]
             .iter()
             .enumerate()
             .map(|(q, s)| BufferCopy {
@@ -143,14 +144,7 @@ pub fn update_staged(
         for w0 in (0..len).step_by(WINDOW) {
             let n = WINDOW.min(len - w0);
             let at = c0 + w0;
-            let params = Params {
-                n: n as u32,
-                lr: cfg.lr,
-                beta1: cfg.beta1,
-                beta2: cfg.beta2,
-                eps: cfg.eps,
-                _pad: [0; 3],
-            };
+            let params = Params::new(cfg, n);
             let (p_out, m_out, v_out) = (range(param, at, n), range(m, at, n), range(v, at, n));
             let staged = |q: usize| window_binding(stage, ((q * chunk + w0) * 4) as u64);
             let mut d = dispatch_bound(
@@ -169,9 +163,8 @@ pub fn update_staged(
                 (5, &params),
                 grid_1d(n / 4, 256),
             )?;
-            if w0 == 0 {
-                d.copies = copies.clone();
-            }
+            // The chunk's first dispatch makes its copies.
+            d.copies = std::mem::take(&mut copies);
             out.push(d);
         }
     }

@@ -514,7 +514,7 @@ pub fn backward_weight_with(
     let pixels = s.n * s.ho() * s.wo();
     // Pixels per chunk: a multiple of 4, with D rows of them in one aligned window.
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
-    let mut kc = (super::WINDOW_BYTES as usize / 4 / s.d) / 4 * 4;
+    let mut kc = (super::WINDOW / s.d) / 4 * 4;
     while kc > 0 && !(kc * s.d).is_multiple_of(align) {
         kc -= 4;
     }
@@ -653,8 +653,7 @@ fn backward_weight_subgroup(
     // Up to two windows of sums: windows before the last one write them into
     // two buffers in turn, each reading the other's as uniforms (see
     // dw_store); more take the output's own load (accumulate = 1).
-    let window = super::WINDOW_BYTES as usize / 4;
-    let partial = (s.n > per && sums <= 2 * window)
+    let partial = (s.n > per && sums <= 2 * super::WINDOW)
         .then(|| [0, 1].map(|_| ctx.zeros("conv2d dw partial sums", sums)));
     let mut out = Vec::new();
     for (i, n0) in (0..s.n).step_by(per).enumerate() {
@@ -681,7 +680,7 @@ fn backward_weight_subgroup(
                 super::window_binding(b, 0),
                 super::window_binding(
                     b,
-                    if sums > window {
+                    if sums > super::WINDOW {
                         super::WINDOW_BYTES
                     } else {
                         0

@@ -548,7 +548,7 @@ fn split_k(
 ) -> Result<Option<Vec<Dispatch>>> {
     const KC: usize = 64;
     let MatmulShape { n, k, .. } = shape;
-    let nb_rows = n.min(super::WINDOW_BYTES as usize / 4 / KC);
+    let nb_rows = n.min(super::WINDOW / KC);
     let align = (ctx.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
     if !(nb_rows * KC).is_multiple_of(align) && n > nb_rows {
         return Ok(None);
@@ -653,7 +653,7 @@ const SG_WINDOWS: usize = 3;
 /// A per chunk (rb) and columns of B per chunk (nb), each chunk ≤ one window.
 fn sg_chunks(shape: MatmulShape) -> (usize, usize, usize) {
     let kc = shape.k.next_multiple_of(8).min(SG_MAX_KC);
-    let most = super::WINDOW_BYTES as usize / 4 / kc;
+    let most = super::WINDOW / kc;
     let rb = shape
         .m
         .next_multiple_of(SG_ROWS)

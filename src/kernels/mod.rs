@@ -43,6 +43,9 @@ pub fn check_len(op: &'static str, name: &str, slice: &GpuSlice, expected: usize
 /// Bytes of a uniform window (the most a uniform binding may hold everywhere).
 pub const WINDOW_BYTES: u64 = 65536;
 
+/// 4-byte values in a uniform window.
+pub const WINDOW: usize = WINDOW_BYTES as usize / 4;
+
 /// How many rows of `row_len` floats one uniform window holds, as a multiple
 /// of the rows that keep every window start aligned; None if not even one fits.
 pub fn window_rows(ctx: &Context, row_len: usize, rows: usize) -> Option<usize> {
@@ -51,7 +54,7 @@ pub fn window_rows(ctx: &Context, row_len: usize, rows: usize) -> Option<usize> 
     if ctx.limits.max_uniform_buffer_binding_size < WINDOW_BYTES || row_len == 0 {
         return None;
     }
-    let n = ((WINDOW_BYTES as usize / 4 / row_len) / step * step).min(rows);
+    let n = ((WINDOW / row_len) / step * step).min(rows);
     (n > 0).then_some(n)
 }
 
@@ -84,14 +87,10 @@ pub fn windows_fit(
 /// first element: uniform usage, an aligned start, and room in the buffer for
 /// the last window.
 pub fn uniform_windows_fit(ctx: &Context, s: &GpuSlice) -> bool {
-    let last_start = s.offset + (s.len.saturating_sub(1) * 4) as u64 / WINDOW_BYTES * WINDOW_BYTES;
     ctx.limits.max_uniform_buffer_binding_size >= WINDOW_BYTES
-        && s.buffer.usage().contains(wgpu::BufferUsages::UNIFORM)
-        && s.offset
-            .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
-        && last_start + WINDOW_BYTES <= s.buffer.size()
         // Outputs are bound from each window's start too.
         && WINDOW_BYTES.is_multiple_of(ctx.limits.min_storage_buffer_offset_alignment as u64)
+        && windows_fit(ctx, s, WINDOW, s.len.div_ceil(WINDOW).max(1), 1)
 }
 
 /// A uniform window (64 KiB) of `slice`, starting `offset` bytes into it.
