@@ -538,62 +538,40 @@ fn conv2d_backward_input_window_c1(@builtin(global_invocation_id) gid: vec3<u32>
         plane += hw_out;
     }
     let n = cp.n0 + nl;
-    let iy0 = phase_y + s * (m0 + 0u);
-    let iy1 = phase_y + s * (m0 + 1u);
-    let iy2 = phase_y + s * (m0 + 2u);
-    let iy3 = phase_y + s * (m0 + 3u);
     let ix0 = phase_x + s * (t0 + 0u);
     let ix1 = phase_x + s * (t0 + 1u);
     let ix2 = phase_x + s * (t0 + 2u);
     let ix3 = phase_x + s * (t0 + 3u);
-    if iy0 < cp.h && ix0 < cp.w {
-        cy[(n * cp.h + iy0) * cp.w + ix0] = window_epilogue(0u, a00);
+    // Four store sites in a loop over the rows, not 16 spelled out: llvmpipe
+    // compiles every storage access as a loop over the lanes, and those were
+    // most of this kernel's JIT time.
+    for (var r = 0u; r < 4u; r++) {
+        let iy = phase_y + s * (m0 + r);
+        if iy >= cp.h {
+            break;
+        }
+        let a = pick_row(r, vec4<f32>(a00, a01, a02, a03), vec4<f32>(a10, a11, a12, a13),
+            vec4<f32>(a20, a21, a22, a23), vec4<f32>(a30, a31, a32, a33));
+        let row = (n * cp.h + iy) * cp.w;
+        if ix0 < cp.w {
+            cy[row + ix0] = window_epilogue(0u, a.x);
+        }
+        if ix1 < cp.w {
+            cy[row + ix1] = window_epilogue(0u, a.y);
+        }
+        if ix2 < cp.w {
+            cy[row + ix2] = window_epilogue(0u, a.z);
+        }
+        if ix3 < cp.w {
+            cy[row + ix3] = window_epilogue(0u, a.w);
+        }
     }
-    if iy0 < cp.h && ix1 < cp.w {
-        cy[(n * cp.h + iy0) * cp.w + ix1] = window_epilogue(0u, a01);
-    }
-    if iy0 < cp.h && ix2 < cp.w {
-        cy[(n * cp.h + iy0) * cp.w + ix2] = window_epilogue(0u, a02);
-    }
-    if iy0 < cp.h && ix3 < cp.w {
-        cy[(n * cp.h + iy0) * cp.w + ix3] = window_epilogue(0u, a03);
-    }
-    if iy1 < cp.h && ix0 < cp.w {
-        cy[(n * cp.h + iy1) * cp.w + ix0] = window_epilogue(0u, a10);
-    }
-    if iy1 < cp.h && ix1 < cp.w {
-        cy[(n * cp.h + iy1) * cp.w + ix1] = window_epilogue(0u, a11);
-    }
-    if iy1 < cp.h && ix2 < cp.w {
-        cy[(n * cp.h + iy1) * cp.w + ix2] = window_epilogue(0u, a12);
-    }
-    if iy1 < cp.h && ix3 < cp.w {
-        cy[(n * cp.h + iy1) * cp.w + ix3] = window_epilogue(0u, a13);
-    }
-    if iy2 < cp.h && ix0 < cp.w {
-        cy[(n * cp.h + iy2) * cp.w + ix0] = window_epilogue(0u, a20);
-    }
-    if iy2 < cp.h && ix1 < cp.w {
-        cy[(n * cp.h + iy2) * cp.w + ix1] = window_epilogue(0u, a21);
-    }
-    if iy2 < cp.h && ix2 < cp.w {
-        cy[(n * cp.h + iy2) * cp.w + ix2] = window_epilogue(0u, a22);
-    }
-    if iy2 < cp.h && ix3 < cp.w {
-        cy[(n * cp.h + iy2) * cp.w + ix3] = window_epilogue(0u, a23);
-    }
-    if iy3 < cp.h && ix0 < cp.w {
-        cy[(n * cp.h + iy3) * cp.w + ix0] = window_epilogue(0u, a30);
-    }
-    if iy3 < cp.h && ix1 < cp.w {
-        cy[(n * cp.h + iy3) * cp.w + ix1] = window_epilogue(0u, a31);
-    }
-    if iy3 < cp.h && ix2 < cp.w {
-        cy[(n * cp.h + iy3) * cp.w + ix2] = window_epilogue(0u, a32);
-    }
-    if iy3 < cp.h && ix3 < cp.w {
-        cy[(n * cp.h + iy3) * cp.w + ix3] = window_epilogue(0u, a33);
-    }
+}
+
+// Row r of a 4 × 4 block, by selects (a private array indexed by r is slower
+// on llvmpipe).
+fn pick_row(r: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> vec4<f32> {
+    return select(select(a, b, r == 1u), select(c, d, r == 3u), r >= 2u);
 }
 
 // wp[c, kh, kw, d] = w[d, c, kh, kw]: the layout the backward window reads.
