@@ -329,6 +329,7 @@ pub fn training_figures(
         "start-up: data loaded after {:.2} s",
         started.elapsed().as_secs_f64()
     );
+    let warmup = crate::warmup::Warmup::start(ctx, &config, &settings);
     let mut first = Trainer::new(ctx, config.clone(), settings.clone(), train, test, None)?;
     log::info!(
         "start-up: trainer built after {:.2} s",
@@ -336,6 +337,15 @@ pub fn training_figures(
     );
     first.run_steps(1)?;
     let startup_s = started.elapsed().as_secs_f64();
+    log::info!(
+        "start-up: first step done after {startup_s:.2} s (compiled {} a twin device)",
+        if warmup.is_running() {
+            "with"
+        } else {
+            "without"
+        }
+    );
+    drop(warmup);
     let peak_gpu_bytes = ctx
         .counters
         .allocated_bytes

@@ -173,6 +173,8 @@ pub struct Context {
     pub features: wgpu::Features,
     /// Work counters.
     pub counters: Counters,
+    /// The adapter, where this context opened the device itself.
+    adapter: Option<wgpu::Adapter>,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(String, String), wgpu::ComputePipeline>>,
     errors: Arc<Mutex<Vec<String>>>,
@@ -298,24 +300,7 @@ impl Context {
                 info.backend
             );
         }
-        let limits = adapter.limits();
-        let wanted = wgpu::Features::TIMESTAMP_QUERY
-            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
-            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
-            | wgpu::Features::SUBGROUP;
-        let features = adapter.features() & wanted;
-        let desc = wgpu::DeviceDescriptor {
-            label: Some("latent-engine"),
-            required_features: features,
-            required_limits: limits.clone(),
-            ..Default::default()
-        };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-            Error::DeviceRequest {
-                adapter: info.name.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let ctx = Self::open(adapter.clone())?;
         log::info!(
             "using adapter '{}' ({:?}, {:?}, driver '{} {}')",
             info.name,
@@ -324,7 +309,38 @@ impl Context {
             info.driver,
             info.driver_info
         );
-        Ok(Self::from_device(device, queue, info))
+        Ok(ctx)
+    }
+
+    /// A device on `adapter` with its own limits and the features we use.
+    pub(crate) fn open(adapter: wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let wanted = wgpu::Features::TIMESTAMP_QUERY
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+            | wgpu::Features::SUBGROUP;
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("latent-engine"),
+            required_features: adapter.features() & wanted,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            Error::DeviceRequest {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut ctx = Self::from_device(device, queue, info);
+        ctx.adapter = Some(adapter);
+        Ok(ctx)
+    }
+
+    /// The adapter, where this context opened the device itself: a second
+    /// [`Context::open`] on it gives a device with the same limits and
+    /// features, so the same kernel variants (see `warmup`).
+    pub(crate) fn adapter(&self) -> Option<wgpu::Adapter> {
+        self.adapter.clone()
     }
 
     /// Wrap a device and queue the host program already owns. `info` comes from
@@ -361,6 +377,7 @@ impl Context {
             queue,
             info,
             counters: Counters::default(),
+            adapter: None,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
             errors,

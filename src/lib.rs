@@ -43,6 +43,7 @@ pub mod selftest;
 pub mod shaders;
 pub mod train;
 pub mod vae;
+pub mod warmup;
 
 pub use context::{AdapterChoice, BackendChoice, Context, ContextOptions};
 pub use error::{Error, Result};

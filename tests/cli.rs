@@ -254,3 +254,61 @@ fn bench_profiles_a_step_by_kernel() {
     let err = fails(&["bench", "--first-step"]);
     assert!(err.contains("--profile"), "{err}");
 }
+
+/// On lavapipe with Mesa's disk cache, `train` compiles kernels on a twin
+/// device too (src/warmup.rs): the twin must finish (it leaves its marker in
+/// the cache folder) and must not change a single number of the run.
+#[test]
+fn warmup_twin_fills_the_cache_and_changes_no_result() {
+    let data = tempfile::tempdir().unwrap();
+    common::small_mnist(data.path(), 300, 40);
+    let d = data.path().to_str().unwrap();
+    let run = |warmup: &str| {
+        let cache = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let o = out.path().join("run");
+        let res = Command::new(env!("CARGO_BIN_EXE_latent"))
+            .args([
+                "train", "--model", "mlp", "--data", d, "--epochs", "1", "--batch", "64", "--out",
+            ])
+            .arg(&o)
+            .env(
+                "LATENT_ADAPTER",
+                std::env::var("LATENT_ADAPTER").unwrap_or_else(|_| "auto".into()),
+            )
+            .env("MESA_SHADER_CACHE_DIR", cache.path())
+            .env_remove("MESA_SHADER_CACHE_DISABLE")
+            .env("LATENT_WARMUP", warmup)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&res.stderr).to_string();
+        assert!(res.status.success(), "train failed:\n{err}");
+        let markers = std::fs::read_dir(cache.path().join("mesa_shader_cache"))
+            .map(|dir| {
+                dir.filter(|e| {
+                    let name = e.as_ref().unwrap().file_name();
+                    name.to_string_lossy().starts_with("latent-engine-warm-")
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        let metrics = std::fs::read_to_string(o.join("metrics.csv")).unwrap();
+        // epoch, train_loss, test_loss (images/s and seconds vary).
+        let losses: Vec<String> = metrics
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+            .collect();
+        (err, markers, losses)
+    };
+    let (err, with_twin, losses) = run("1");
+    let (_, without, reference) = run("0");
+    assert_eq!(without, 0, "LATENT_WARMUP=0 must not start a twin");
+    let lavapipe = err.contains("llvmpipe") && err.contains("(Vulkan)");
+    assert_eq!(
+        with_twin,
+        usize::from(lavapipe),
+        "a twin runs on lavapipe only, and finishes there; stderr:\n{err}"
+    );
+    assert_eq!(losses, reference, "the twin changed the results");
+}

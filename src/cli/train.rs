@@ -141,6 +141,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         test.len(),
         train.shape
     );
+    // Compiles kernels on the second core where that shortens the start.
+    let _warmup = latent_engine::warmup::Warmup::start(&ctx, &config, &settings);
     let mut trainer = Trainer::new(
         &ctx,
         config.clone(),
