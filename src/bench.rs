@@ -338,12 +338,8 @@ pub fn training_figures(
     first.run_steps(1)?;
     let startup_s = started.elapsed().as_secs_f64();
     log::info!(
-        "start-up: first step done after {startup_s:.2} s (compiled {} a twin device)",
-        if warmup.is_running() {
-            "with"
-        } else {
-            "without"
-        }
+        "start-up: first step done after {startup_s:.2} s (warm-up twin started: {})",
+        if warmup.started() { "yes" } else { "no" }
     );
     drop(warmup);
     let peak_gpu_bytes = ctx

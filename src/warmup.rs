@@ -58,8 +58,9 @@ impl Warmup {
         Self(spawned.ok())
     }
 
-    /// Whether a twin is running (or ran and has not been waited for).
-    pub fn is_running(&self) -> bool {
+    /// Whether a twin thread was started (it may have stopped early, say
+    /// for a step too large to build twice).
+    pub fn started(&self) -> bool {
         self.0.is_some()
     }
 }
@@ -105,6 +106,11 @@ fn marker(ctx: &Context, config: &ModelConfig, settings: &TrainSettings) -> Opti
     )
 }
 
+/// The twin holds a second copy of the step's buffers while it runs: above
+/// this naive sum of the training graph's tensors (`conv` at batch 128: 43
+/// MiB) it is not worth the memory.
+const MOST_BYTES: u64 = 512 << 20;
+
 /// Build the training step on a twin device and dispatch each kernel once,
 /// last first.
 fn compile(
@@ -112,6 +118,15 @@ fn compile(
     config: ModelConfig,
     settings: TrainSettings,
 ) -> crate::error::Result<()> {
+    let (mut graph, ..) = config.training_graph(settings.batch, 0)?;
+    crate::graph::autodiff::backward(&mut graph)?;
+    let bytes = crate::graph::plan::naive_bytes(&graph);
+    if bytes > MOST_BYTES {
+        return Err(crate::error::Error::Invalid(format!(
+            "the step's tensors take {} MiB; a twin would double that",
+            bytes >> 20
+        )));
+    }
     let twin = Context::open(adapter)?;
     // Blank data of the right shape: only the kernels matter here.
     let blank = |n: usize| Dataset {
