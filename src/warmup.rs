@@ -7,7 +7,8 @@
 //! builds the same training step on another thread and dispatches each of its
 //! kernels once (one workgroup, on blank data) in reverse order: it compiles
 //! the last kernels while the main device compiles the first, and each finds
-//! the other's in the cache. Cold `conv` start-up measured 3.5 → 2.3 s.
+//! the other's in the cache. A cold `conv` start (`latent bench`, empty
+//! cache) measured 3.4–4.0 s without the twin and 2.2–2.5 s with it.
 //!
 //! Only where it helps: a software Vulkan adapter with Mesa's disk cache on.
 //! Once a twin has compiled a model's kernels, a marker file in Mesa's cache
