@@ -408,10 +408,9 @@ impl Context {
             name: name.into(),
             reason: "no such shader in shaders/".into(),
         })?;
-        shaders::validate(src).map_err(|reason| Error::Shader {
-            name: name.into(),
-            reason,
-        })?;
+        // No second naga pass here: wgpu validates the module itself (its
+        // errors reach `check`), and tests/shaders.rs validates every
+        // embedded file. Parsing twice cost each start about 50 ms.
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(name),
             source: wgpu::ShaderSource::Wgsl(src.into()),
