@@ -47,7 +47,17 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
     if args.epochs == 0 {
         anyhow::bail!("--epochs must be at least 1");
     }
-    let ctx = cli.context()?;
+    // The data loads while the context opens (both count in the start-up).
+    let ctx = cli.context_in_background();
+    let data = if args.kernels {
+        None
+    } else {
+        Some((
+            Dataset::load(&args.data, Split::Train)?,
+            Dataset::load(&args.data, Split::Test)?,
+        ))
+    };
+    let ctx = ctx.wait()?;
     eprintln!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
     let write_json = |doc: serde_json::Value| -> Result<()> {
         if let Some(path) = &args.json {
@@ -74,8 +84,7 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let train = Dataset::load(&args.data, Split::Train)?;
-    let test = Dataset::load(&args.data, Split::Test)?;
+    let (train, test) = data.expect("loaded unless --kernels");
     let config = ModelConfig::preset(arch, train.shape, None);
     let settings = TrainSettings {
         batch: 128,

@@ -69,6 +69,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(arch.to_string()));
+    let ctx = cli.context_in_background();
     let train = Dataset::load(&args.data, Split::Train)?;
     let test = Dataset::load(&args.data, Split::Test)?;
     let resume = if args.resume {
@@ -132,7 +133,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output folder {}", out.display()))?;
     check_writable(&out)?;
-    let ctx = cli.context()?;
+    let ctx = ctx.wait()?;
     eprintln!(
         "adapter: {} ({:?}); {} training / {} test images of {:?}",
         ctx.info.name,
