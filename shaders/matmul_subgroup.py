@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Writes matmul_subgroup.wgsl: the kernel spelled out so that llvmpipe keeps
-its R × C accumulators in registers. Run: python3 shaders/matmul_subgroup.py
+"""Writes matmul_subgroup.wgsl: the kernel spelled out as named values, which
+llvmpipe handles better than arrays. Run: python3 shaders/matmul_subgroup.py
 
 R rows and 8·C columns of C per workgroup (SG_ROWS, SG_COLS in matmul.rs must
-match), W window pairs. SG_R / SG_C in the environment try other blockings:
-8 × 4 and 16 × 4 ran as fast as 16 × 2 within this machine's noise (6–10
-GFLOP/s at 512³ on lavapipe), so the smallest stays. SG_W=1 (with
-SG_WINDOWS = 1) JIT-compiles in a third of the time on a cold start (about
-1.3 s → 0.45 s) but trained 2–10% slower."""
+match), W window pairs (SG_WINDOWS). SG_R and SG_W in the environment try
+other settings. C is 2: each lane's two adjacent columns are what
+matmul_subgroup_pairs stores as one vec2. Earlier blockings of 8 × 4 and
+16 × 4 ran as fast as 16 × 2 within this machine's noise, so the smallest
+stays. SG_W=1 JIT-compiles in a third of the time on a cold start but trained
+2–10% slower; SG_W=2 took 0.2 s off a cold mlp start but ran 3–7% slower on
+the mlp shapes."""
 import os
 R = int(os.environ.get("SG_R", 16))
 C = 2  # columns per lane, adjacent: the pairs entry stores them as one vec2

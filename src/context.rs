@@ -410,7 +410,8 @@ impl Context {
         })?;
         // No second naga pass here: wgpu validates the module itself (its
         // errors reach `check`), and tests/shaders.rs validates every
-        // embedded file. Parsing twice cost each start about 50 ms.
+        // embedded file. Without the second pass, building the conv trainer
+        // took 0.15-0.27 s instead of 0.26-0.30.
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(name),
             source: wgpu::ShaderSource::Wgsl(src.into()),

@@ -28,7 +28,6 @@ use crate::train::Trainer;
 
 /// A running twin; dropping it waits for it (it never outlives the process's
 /// use of the driver).
-#[derive(Default)]
 pub struct Warmup(Option<JoinHandle<()>>);
 
 impl Warmup {
