@@ -9,11 +9,19 @@ matmul_subgroup_pairs stores as one vec2. Earlier blockings of 8 × 4 and
 16 × 4 ran as fast as 16 × 2 within this machine's noise, so the smallest
 stays. SG_W=1 JIT-compiles in a third of the time on a cold start but trained
 2–10% slower; SG_W=2 took 0.2 s off a cold mlp start but ran 3–7% slower on
-the mlp shapes."""
+the mlp shapes. SG_K=8 (each A load 8 k values of one row, 16 B values live per
+step) was the layout before K=4: K=4 ran 5% faster in best-of-four kernel
+benches (512³ and 1024³, 128×400×784; within this machine's noise in training)
+and its cold mlp start took 0.86–0.92 s against 0.95–1.13 (three runs each,
+in turn, no warm-up twin)."""
 import os
 R = int(os.environ.get("SG_R", 16))
 C = 2  # columns per lane, adjacent: the pairs entry stores them as one vec2
 W = int(os.environ.get("SG_W", 3))
+# k values per step of the inner loop: 8 (each A load brings 8 k values of one
+# row) or 4 (two rows of 4 k values, so that only 8 B values are live).
+K = int(os.environ.get("SG_K", 4))
+assert K in (4, 8)
 lines = []
 w = lines.append
 w("""// Dense products on CPU adapters (llvmpipe) through subgroups: C = A·B
@@ -30,10 +38,12 @@ w("""// Dense products on CPU adapters (llvmpipe) through subgroups: C = A·B
 // the subgroup size is exactly 8); it computes a 16 × 16 block of C: 16 rows,
 // each lane the columns 2l and 2l + 1. Written out by hand, since llvmpipe
 // handles named values better than arrays; even so its 32 accumulators live
-// on the stack (AVX2 has 16 ymm registers), so each gets one sum of 8
-// products per k step (one load-add-store, not eight: 512³ ran 7.6–8.1 →
-// 9.3–10.1 GFLOP/s). shaders/matmul_subgroup.py writes this file; change that
-// and rerun it.
+// on the stack (AVX2 has 16 ymm registers), so each gets one sum of 4
+// products per k step (one load-add-store, not four: with 8, 512³ ran
+// 7.6–8.1 → 9.3–10.1 GFLOP/s). A step takes 4 k values: each A load brings 4
+// k values of two rows, so only the 8 B values of a step are live while the
+// rows run (with 8 k values a step, 16 were: 5% slower, longer JIT).
+// shaders/matmul_subgroup.py writes this file; change that and rerun it.
 //
 // Window c holds an (RB × kc) chunk of A and a (kc × NB) chunk of B, each
 // packed by copying contiguous rows (so transposed operands stay transposed).
@@ -139,43 +149,61 @@ fn {name}(
     let kc = sp.kc;
     // Lane l reads k value kb + l of each of the {R} rows, and the {C}
     // columns c0, c0 + 1 of each of 8 k values.
-    let ab = r0 * sp.a_rs + l * sp.a_ks;
-    let a_step = 8u * sp.a_ks;
+    let ab = r0 * sp.a_rs + l * sp.a_ks;""" if K == 8 else f"""
+@compute @workgroup_size(8, 1, 1)
+fn {name}(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;
+    let kc = sp.kc;
+    // Lane l reads k values kb + (l & 3) of rows 2i + (l >> 2), i < {R // 2},
+    // and the {C} columns c0, c0 + 1 of each of 4 k values.
+    let ab = (r0 + (l >> 2u)) * sp.a_rs + (l & 3u) * sp.a_ks;""")
+    w(f"""    let a_step = {K}u * sp.a_ks;
     let b_lo = c0 * sp.b_ns;""")
     for c in range(1, C):
         w(f"    let b_c{c} = b_lo + {c}u * sp.b_ns;")
     for r in range(R):
         for c in range(C):
             w(f"    var acc{r}_{c} = 0.0;")
+    # One A load per row (K = 8) or per two rows (K = 4).
+    per = 8 // K
     for i in range(W):
         ind = "    "
         if i > 0:
             w(f"    if sp.windows > {i}u {{")
             ind = "        "
         w(f"{ind}var ak = ab;")
-        w(f"{ind}for (var kb = 0u; kb < kc; kb += 8u) {{")
-        for r in range(R):
+        w(f"{ind}for (var kb = 0u; kb < kc; kb += {K}u) {{")
+        for q in range(R // per):
+            r = q * per
             off = "" if r == 0 else (" + sp.a_rs" if r == 1 else f" + {r}u * sp.a_rs")
-            w(f"{ind}    let ia{r} = ak{off};")
-            w(f"{ind}    let a{r} = sa{i}[ia{r} >> 2u][ia{r} & 3u];")
+            w(f"{ind}    let ia{q} = ak{off};")
+            w(f"{ind}    let a{q} = sa{i}[ia{q} >> 2u][ia{q} & 3u];")
         w(f"{ind}    ak += a_step;")
-        for t in range(8):
+        for t in range(K):
             w(f"{ind}    let bk{t} = (kb + {t}u) * sp.b_ks;")
             for c in range(C):
                 base = "b_lo" if c == 0 else f"b_c{c}"
                 w(f"{ind}    let bi{t}_{c} = bk{t} + {base};")
                 w(f"{ind}    let b{t}_{c} = sb{i}[bi{t}_{c} >> 2u][bi{t}_{c} & 3u];")
-        # Per row: its 8 broadcasts, then each accumulator gets one sum of 8
+        # Per row: its broadcasts, then each accumulator gets one sum of K
         # products. llvmpipe keeps the 32 accumulators on the stack (16 ymm
-        # registers), so one load-add-store per 8 products instead of one per
+        # registers), so one load-add-store per K products instead of one per
         # product: 512³ went from 7.6–8.1 to 9.3–10.1 GFLOP/s (median of
         # interleaved runs), and it compiles no slower.
         for r in range(R):
-            for t in range(8):
-                w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{r}, {t}u);")
+            q, h = r // per, r % per
+            for t in range(K):
+                w(f"{ind}    let s{t}_{r} = subgroupBroadcast(a{q}, {h * K + t}u);")
             for c in range(C):
-                p = [f"s{t}_{r} * b{t}_{c}" for t in range(8)]
-                w(f"{ind}    acc{r}_{c} += (({p[0]} + {p[1]}) + ({p[2]} + {p[3]})) + (({p[4]} + {p[5]}) + ({p[6]} + {p[7]}));")
+                p = [f"s{t}_{r} * b{t}_{c}" for t in range(K)]
+                if K == 8:
+                    w(f"{ind}    acc{r}_{c} += (({p[0]} + {p[1]}) + ({p[2]} + {p[3]})) + (({p[4]} + {p[5]}) + ({p[6]} + {p[7]}));")
+                else:
+                    w(f"{ind}    acc{r}_{c} += ({p[0]} + {p[1]}) + ({p[2]} + {p[3]});")
         w(f"{ind}}}")
         if i > 0:
             w("    }")
