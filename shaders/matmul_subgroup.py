@@ -146,19 +146,13 @@ fn {name}(
 ) {{
     let r0 = wid.x * {R}u;
     let c0 = wid.y * {8 * C}u + {C}u * l;
-    let kc = sp.kc;
-    // Lane l reads k value kb + l of each of the {R} rows, and the {C}
+    let kc = sp.kc;""")
+    if K == 8:
+        w(f"""    // Lane l reads k value kb + l of each of the {R} rows, and the {C}
     // columns c0, c0 + 1 of each of 8 k values.
-    let ab = r0 * sp.a_rs + l * sp.a_ks;""" if K == 8 else f"""
-@compute @workgroup_size(8, 1, 1)
-fn {name}(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) l: u32,
-) {{
-    let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + {C}u * l;
-    let kc = sp.kc;
-    // Lane l reads k values kb + (l & 3) of rows 2i + (l >> 2), i < {R // 2},
+    let ab = r0 * sp.a_rs + l * sp.a_ks;""")
+    else:
+        w(f"""    // Lane l reads k values kb + (l & 3) of rows 2i + (l >> 2), i < {R // 2},
     // and the {C} columns c0, c0 + 1 of each of 4 k values.
     let ab = (r0 + (l >> 2u)) * sp.a_rs + (l & 3u) * sp.a_ks;""")
     w(f"""    let a_step = {K}u * sp.a_ks;
