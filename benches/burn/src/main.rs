@@ -10,7 +10,10 @@
 //! the loss back once per epoch and prints training images/s over epochs
 //! 2..N and the seconds from process start to the end of the first step.
 //! Burn's defaults stay on (fusion, autotune); `DeviceKind::Cpu` picks the
-//! software adapter (lavapipe), `--gpu` a discrete GPU.
+//! software adapter (lavapipe), `--gpu` a discrete GPU. `--matmul` times
+//! Burn's matmul on the shapes of `latent bench --kernels`; `BURN_CHECK=1`
+//! prints each `conv` layer's largest activation per step (on lavapipe,
+//! Burn 0.22.1's `conv` run turned NaN at its fourth step; see the README).
 
 use std::io::Read;
 use std::path::Path;
