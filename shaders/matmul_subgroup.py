@@ -10,10 +10,10 @@ matmul_subgroup_pairs stores as one vec2. Earlier blockings of 8 × 4 and
 stays. SG_W=1 JIT-compiles in a third of the time on a cold start but trained
 2–10% slower; SG_W=2 took 0.2 s off a cold mlp start but ran 3–7% slower on
 the mlp shapes. SG_K=8 (each A load 8 k values of one row, 16 B values live per
-step) was the layout before K=4: K=4 ran 5% faster in best-of-four kernel
-benches (512³ and 1024³, 128×400×784; within this machine's noise in training)
-and its cold mlp start took 0.86–0.92 s against 0.95–1.13 (three runs each,
-in turn, no warm-up twin)."""
+step) was the layout before K=4: K=4 ran about 5% faster summed over the
+nine shapes of best-of-four kernel benches (not at every shape; within this
+machine's noise in training) and its cold mlp start took 0.86–0.92 s against
+0.95–1.13 (three runs each, in turn, no warm-up twin)."""
 import os
 R = int(os.environ.get("SG_R", 16))
 C = 2  # columns per lane, adjacent: the pairs entry stores them as one vec2
@@ -186,8 +186,8 @@ fn {name}(
         # Per row: its broadcasts, then each accumulator gets one sum of K
         # products. llvmpipe keeps the 32 accumulators on the stack (16 ymm
         # registers), so one load-add-store per K products instead of one per
-        # product: 512³ went from 7.6–8.1 to 9.3–10.1 GFLOP/s (median of
-        # interleaved runs), and it compiles no slower.
+        # product: with K = 8, 512³ went from 7.6–8.1 to 9.3–10.1 GFLOP/s
+        # (median of interleaved runs), and it compiled no slower.
         for r in range(R):
             q, h = r // per, r % per
             for t in range(K):

@@ -96,6 +96,34 @@ fn reparam(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
     mu + (logvar * 0.5).exp() * eps
 }
 
+impl Mlp {
+    fn new(d: &Device) -> Self {
+        Mlp {
+            fc1: linear(784, 400, d),
+            fc21: linear(400, 20, d),
+            fc22: linear(400, 20, d),
+            fc3: linear(20, 400, d),
+            fc4: linear(400, 784, d),
+        }
+    }
+}
+
+impl Conv {
+    fn new(d: &Device) -> Self {
+        Conv {
+            conv1: conv(1, 32, d),
+            conv2: conv(32, 64, d),
+            fc1: linear(3136, 256, d),
+            fc21: linear(256, 16, d),
+            fc22: linear(256, 16, d),
+            fc3: linear(16, 256, d),
+            fc4: linear(256, 3136, d),
+            deconv1: deconv(64, 32, d),
+            deconv2: deconv(32, 1, d),
+        }
+    }
+}
+
 trait Vae: Module + Sized {
     fn loss(&self, x: Tensor<2>) -> Tensor<1>;
 }
@@ -272,32 +300,8 @@ fn main() {
     let device = Device::wgpu(kind).autodiff();
     device.seed(0);
     match a.model.as_str() {
-        "mlp" => {
-            let d = &device;
-            let m = Mlp {
-                fc1: linear(784, 400, d),
-                fc21: linear(400, 20, d),
-                fc22: linear(400, 20, d),
-                fc3: linear(20, 400, d),
-                fc4: linear(400, 784, d),
-            };
-            run(m, d, &a, start)
-        }
-        "conv" => {
-            let d = &device;
-            let m = Conv {
-                conv1: conv(1, 32, d),
-                conv2: conv(32, 64, d),
-                fc1: linear(3136, 256, d),
-                fc21: linear(256, 16, d),
-                fc22: linear(256, 16, d),
-                fc3: linear(16, 256, d),
-                fc4: linear(256, 3136, d),
-                deconv1: deconv(64, 32, d),
-                deconv2: deconv(32, 1, d),
-            };
-            run(m, d, &a, start)
-        }
+        "mlp" => run(Mlp::new(&device), &device, &a, start),
+        "conv" => run(Conv::new(&device), &device, &a, start),
         other => panic!("unknown model {other}: mlp or conv"),
     }
 }
