@@ -197,11 +197,13 @@ pub struct ProfileRow {
     pub share: f64,
 }
 
-/// Time every dispatch of one replay of `dispatches` with GPU timestamp
-/// queries (one compute pass per dispatch), summed by kernel name. Buffer
-/// copies made before a dispatch are a row of their own, `copies for <kernel>`,
-/// where the adapter can write timestamps between passes.
-pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>> {
+/// Time every dispatch of `replays` replays of `dispatches` with GPU
+/// timestamp queries (one compute pass per dispatch) and sum, by kernel name,
+/// each dispatch's median over the replays: on a shared CPU one replay's
+/// times swing by half from run to run. Buffer copies made before a dispatch
+/// are a row of their own, `copies for <kernel>`, where the adapter can write
+/// timestamps between passes.
+pub fn profile(ctx: &Context, dispatches: &[Dispatch], replays: usize) -> Result<Vec<ProfileRow>> {
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
         return Err(Error::Invalid(format!(
             "the adapter '{}' has no timestamp queries; profiles need them",
@@ -237,32 +239,43 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
         usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     });
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    for (i, d) in dispatches.iter().enumerate() {
-        if let Some(q) = copy_query[i] {
-            encoder.write_timestamp(&queries, q);
-            d.record_copies(&mut encoder);
-            encoder.write_timestamp(&queries, q + 1);
-        } else {
-            d.record_copies(&mut encoder);
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(&d.label),
-            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                query_set: &queries,
-                beginning_of_pass_write_index: Some(2 * i as u32),
-                end_of_pass_write_index: Some(2 * i as u32 + 1),
-            }),
-        });
-        d.record(&mut pass);
-    }
-    encoder.resolve_query_set(&queries, 0..2 * n, &resolve_buf, 0);
-    encoder.copy_buffer_to_buffer(&resolve_buf, 0, &resolve.buffer, 0, 16 * n as u64);
-    ctx.submit(encoder);
-    let ticks: Vec<u64> = ctx.download(&resolve)?;
     let period = ctx.queue.get_timestamp_period() as f64;
+    // times[q / 2]: the milliseconds between queries q and q + 1, per replay.
+    let mut times = vec![Vec::with_capacity(replays); n as usize];
+    for _ in 0..replays.max(1) {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for (i, d) in dispatches.iter().enumerate() {
+            if let Some(q) = copy_query[i] {
+                encoder.write_timestamp(&queries, q);
+                d.record_copies(&mut encoder);
+                encoder.write_timestamp(&queries, q + 1);
+            } else {
+                d.record_copies(&mut encoder);
+            }
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&d.label),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &queries,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            d.record(&mut pass);
+        }
+        encoder.resolve_query_set(&queries, 0..2 * n, &resolve_buf, 0);
+        encoder.copy_buffer_to_buffer(&resolve_buf, 0, &resolve.buffer, 0, 16 * n as u64);
+        ctx.submit(encoder);
+        let ticks: Vec<u64> = ctx.download(&resolve)?;
+        for (q, t) in times.iter_mut().enumerate() {
+            t.push(ticks[2 * q + 1].saturating_sub(ticks[2 * q]) as f64 * period / 1e6);
+        }
+    }
+    let median = |q: usize| {
+        let mut t = times[q / 2].clone();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
     let mut rows: Vec<ProfileRow> = Vec::new();
-    let elapsed = |q: usize| ticks[q + 1].saturating_sub(ticks[q]) as f64 * period / 1e6;
     let mut add = |kernel: String, ms: f64| match rows.iter_mut().find(|r| r.kernel == kernel) {
         Some(r) => {
             r.count += 1;
@@ -276,9 +289,9 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch]) -> Result<Vec<ProfileRow>
         }),
     };
     for (i, d) in dispatches.iter().enumerate() {
-        add(d.label.clone(), elapsed(2 * i));
+        add(d.label.clone(), median(2 * i));
         if let Some(q) = copy_query[i] {
-            add(format!("copies for {}", d.label), elapsed(q as usize));
+            add(format!("copies for {}", d.label), median(q as usize));
         }
     }
     let total: f64 = rows.iter().map(|r| r.ms).sum();

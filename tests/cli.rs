@@ -223,12 +223,14 @@ fn bench_profiles_a_step_by_kernel() {
         let mut args = vec!["bench", "--model", "mlp", "--data", d, "--profile"];
         if first {
             args.push("--first-step");
+        } else {
+            args.extend(["--replays", "3"]);
         }
         let text = ok(&args);
         let title = if first {
             "the first training step"
         } else {
-            "one training step"
+            "median of 3 replays"
         };
         assert!(text.contains(title), "no title in:\n{text}");
         // Every row: kernel, count, ms, share; the shares add up to 100%.
@@ -253,6 +255,8 @@ fn bench_profiles_a_step_by_kernel() {
     }
     let err = fails(&["bench", "--first-step"]);
     assert!(err.contains("--profile"), "{err}");
+    let err = fails(&["bench", "--profile", "--replays", "0"]);
+    assert!(err.contains("--replays"), "{err}");
 }
 
 /// On lavapipe with Mesa's disk cache, `train` compiles kernels on a twin

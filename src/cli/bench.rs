@@ -32,8 +32,12 @@ pub struct Args {
     /// With --profile: time the first training step, whose dispatches include
     /// compiling each kernel on adapters that compile lazily (llvmpipe); set
     /// MESA_SHADER_CACHE_DISABLE=true there to see a cold start.
-    #[arg(long, requires = "profile")]
+    #[arg(long, requires = "profile", conflicts_with = "replays")]
     first_step: bool,
+    /// With --profile: replays of the step to time; each dispatch's median
+    /// counts (one replay's times swing widely on a busy CPU).
+    #[arg(long, requires = "profile", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    replays: u32,
     /// Write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -100,10 +104,21 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
         if !args.first_step {
             trainer.run_steps(2)?;
         }
-        let rows = bench::profile(&ctx, &trainer.step_executor().dispatches)?;
+        let replays = if args.first_step {
+            1
+        } else {
+            args.replays as usize
+        };
+        let rows = bench::profile(&ctx, &trainer.step_executor().dispatches, replays)?;
         let total: f64 = rows.iter().map(|r| r.ms).sum();
-        let which = if args.first_step { "the first" } else { "one" };
-        println!("{which} training step of {arch} at batch 128: {total:.2} ms of GPU time");
+        if args.first_step {
+            println!("the first training step of {arch} at batch 128: {total:.2} ms of GPU time");
+        } else {
+            println!(
+                "one training step of {arch} at batch 128: {total:.2} ms of GPU time \
+                 (each dispatch's median of {replays} replays)"
+            );
+        }
         println!(
             "{:<34} {:>6} {:>10} {:>7}",
             "kernel", "count", "ms", "share"
@@ -118,7 +133,7 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
             );
         }
         write_json(
-            serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "step_ms": total, "kernels": rows}),
+            serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "replays": replays, "step_ms": total, "kernels": rows}),
         )?;
         return Ok(ExitCode::SUCCESS);
     }

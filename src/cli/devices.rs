@@ -28,6 +28,10 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
             a.limits.max_storage_buffer_binding_size >> 20
         );
         println!(
+            "    max uniform binding:  {} KiB",
+            a.limits.max_uniform_buffer_binding_size >> 10
+        );
+        println!(
             "    max workgroup memory: {} KiB",
             a.limits.max_compute_workgroup_storage_size >> 10
         );
