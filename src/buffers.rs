@@ -74,13 +74,25 @@ pub struct Dispatch {
     pub copies: Vec<BufferCopy>,
 }
 
-/// A copy of `from` into `to` (the same length), recorded on the encoder.
+/// A copy of `from` into `to`, recorded on the encoder.
 #[derive(Clone, Debug)]
 pub struct BufferCopy {
     /// The source.
     pub from: GpuSlice,
     /// The destination.
-    pub to: GpuSlice,
+    pub to: CopyTarget,
+}
+
+/// Where a [`BufferCopy`] writes.
+#[derive(Clone, Debug)]
+pub enum CopyTarget {
+    /// A slice of the same length.
+    Buffer(GpuSlice),
+    /// An RGBA32F texture whose rows hold 256 floats each (see
+    /// matmul_texture.wgsl), filled from `from` row by row: the copy reads
+    /// whole rows, so up to 255 floats past `from`'s end (inside the
+    /// buffer's padding).
+    Texture(wgpu::Texture),
 }
 
 impl Dispatch {
@@ -96,14 +108,33 @@ impl Dispatch {
     /// Record this dispatch's copies on `encoder` (no compute pass may be open).
     pub fn record_copies(&self, encoder: &mut wgpu::CommandEncoder) {
         for c in &self.copies {
-            debug_assert_eq!(c.from.len, c.to.len);
-            encoder.copy_buffer_to_buffer(
-                &c.from.buffer,
-                c.from.offset,
-                &c.to.buffer,
-                c.to.offset,
-                c.from.bytes(),
-            );
+            match &c.to {
+                CopyTarget::Buffer(to) => {
+                    debug_assert_eq!(c.from.len, to.len);
+                    encoder.copy_buffer_to_buffer(
+                        &c.from.buffer,
+                        c.from.offset,
+                        &to.buffer,
+                        to.offset,
+                        c.from.bytes(),
+                    );
+                }
+                CopyTarget::Texture(texture) => {
+                    let size = texture.size();
+                    encoder.copy_buffer_to_texture(
+                        wgpu::TexelCopyBufferInfo {
+                            buffer: &c.from.buffer,
+                            layout: wgpu::TexelCopyBufferLayout {
+                                offset: c.from.offset,
+                                bytes_per_row: Some(size.width * 16),
+                                rows_per_image: None,
+                            },
+                        },
+                        texture.as_image_copy(),
+                        size,
+                    );
+                }
+            }
         }
     }
 }

@@ -84,6 +84,19 @@ const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
     (128, 400, 784),
 ];
 
+/// Shapes for the texture variant: m of 1, 3, 17, 129, 130 and multiples of
+/// 4 (a transposed A needs them), n and k multiples of 4 from 4 to 784.
+const TEXTURE_SHAPES: &[(usize, usize, usize)] = &[
+    (1, 4, 4),
+    (4, 4, 8),
+    (3, 20, 132),
+    (129, 36, 20),
+    (132, 36, 20),
+    (17, 132, 400),
+    (130, 400, 128),
+    (20, 784, 400),
+];
+
 /// Convolution shapes ((N, C, H, W), D, K, S, P): kernels 1..5, strides 1 and 2,
 /// padding 0..2, non-square images, batch 1 and 130.
 /// ((N, C, H, W), D, K, S, P)
@@ -165,11 +178,18 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
         ];
         if matmul::subgroups_of_8(c.ctx) {
             variants.push((Variant::Subgroup, "matmul_forward_subgroup"));
+            variants.push((Variant::Texture, "matmul_forward_texture"));
         }
         for (variant, name) in variants {
             let out = c.ctx.zeros("selftest out", m * n);
             let d =
                 matmul::forward_variant(c.ctx, variant, shape, &ga, &gb, Some(&gbias), &out, relu)?;
+            // Where the texture variant does not fit the shape it runs the
+            // subgroup variant, which has its own check.
+            let textured = d.iter().any(|d| d.label.starts_with("matmul_texture"));
+            if variant == Variant::Texture && !textured {
+                continue;
+            }
             c.ctx.run(&d)?;
             // The subgroup variant stores two columns at a time where N is even.
             let name = if d.iter().any(|d| d.label == "matmul_subgroup_pairs") {
@@ -178,6 +198,42 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
                 name
             };
             c.check(name, shape.to_string(), &out, &want)?;
+        }
+    }
+    // The texture variant (k, n and a transposed A's m multiples of 4) in its
+    // four layouts, at sizes around its 16 × 32 blocks.
+    if matmul::subgroups_of_8(c.ctx) {
+        for &(m, n, k) in TEXTURE_SHAPES {
+            for (trans_a, trans_b) in [(false, false), (false, true), (true, false), (true, true)] {
+                let shape = MatmulShape {
+                    m,
+                    n,
+                    k,
+                    trans_a,
+                    trans_b,
+                };
+                let (a, ga) = c.input(m * k, -1.0, 1.0);
+                let (b, gb) = c.input(k * n, -1.0, 1.0);
+                let bias = (trans_b || m % 3 == 0).then(|| c.input(n, -1.0, 1.0));
+                let relu = trans_a;
+                let want = matmul::reference(shape, &a, &b, bias.as_ref().map(|b| &b.0[..]), relu);
+                let out = c.ctx.zeros("selftest out", m * n);
+                let d = matmul::forward_variant(
+                    c.ctx,
+                    Variant::Texture,
+                    shape,
+                    &ga,
+                    &gb,
+                    bias.as_ref().map(|b| &b.1),
+                    &out,
+                    relu,
+                )?;
+                if !d.iter().any(|d| d.label.starts_with("matmul_texture")) {
+                    continue;
+                }
+                c.ctx.run(&d)?;
+                c.check("matmul_forward_texture", shape.to_string(), &out, &want)?;
+            }
         }
     }
     // A dense layer's three backward products, at awkward sizes.

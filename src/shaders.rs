@@ -9,6 +9,10 @@ pub const SHADERS: &[(&str, &str)] = &[
         "matmul_subgroup",
         include_str!("../shaders/matmul_subgroup.wgsl"),
     ),
+    (
+        "matmul_texture",
+        include_str!("../shaders/matmul_texture.wgsl"),
+    ),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
     (
         "conv2d_subgroup",

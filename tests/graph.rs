@@ -202,11 +202,14 @@ fn full_size_mlp_gradients_match_cpu_reference() {
         3,
         false,
     );
-    // Where products pack their operands, weights packed for the forward pass
-    // are reused by the input gradients: this test then covers that sharing.
-    if latent_engine::kernels::matmul::Variant::for_context(&ctx)
-        == latent_engine::kernels::matmul::Variant::Subgroup
-        && latent_engine::kernels::matmul::subgroups_of_8(&ctx)
+    // Where products copy their operands (packed chunks, textures), weights
+    // copied for the forward pass are reused by the input gradients: this
+    // test then covers that sharing.
+    use latent_engine::kernels::matmul::{subgroups_of_8, Variant};
+    if matches!(
+        Variant::for_context(&ctx),
+        Variant::Subgroup | Variant::Texture
+    ) && subgroups_of_8(&ctx)
     {
         assert!(
             reused >= 2,

@@ -48,7 +48,11 @@ fn every_kernel_matches_its_cpu_reference() {
     }
     // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
     if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
-        for kernel in ["matmul_forward_subgroup", "matmul_forward_subgroup_pairs"] {
+        for kernel in [
+            "matmul_forward_subgroup",
+            "matmul_forward_subgroup_pairs",
+            "matmul_forward_texture",
+        ] {
             assert!(
                 results.iter().any(|r| r.kernel == kernel),
                 "{kernel} was not checked"

@@ -5,7 +5,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{BufferCopy, Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -138,7 +138,7 @@ pub fn update_staged(
             .enumerate()
             .map(|(q, s)| BufferCopy {
                 from: range(s, c0, len),
-                to: range(stage, q * chunk, len),
+                to: CopyTarget::Buffer(range(stage, q * chunk, len)),
             })
             .collect();
         for w0 in (0..len).step_by(WINDOW) {

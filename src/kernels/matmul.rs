@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -94,10 +94,13 @@ pub enum Variant {
     Window,
     /// 64×64 shared-memory tiles: best on hardware GPUs.
     Tiled,
-    /// A and B packed into uniform chunks, shared across 8-lane subgroups:
-    /// the fastest on llvmpipe (needs subgroups of exactly 8 lanes; falls
-    /// back to `Window` elsewhere).
+    /// A and B packed into uniform chunks, shared across 8-lane subgroups
+    /// (needs subgroups of exactly 8 lanes; falls back to `Window` elsewhere).
     Subgroup,
+    /// A and B copied into textures, shared across 8-lane subgroups, one
+    /// dispatch a product: the fastest on llvmpipe. Needs k and n (and m
+    /// where A is transposed) multiples of 4; falls back to `Subgroup`.
+    Texture,
 }
 
 impl Variant {
@@ -106,7 +109,7 @@ impl Variant {
         if !ctx.is_software() {
             Variant::Tiled
         } else if subgroups_of_8(ctx) {
-            Variant::Subgroup
+            Variant::Texture
         } else {
             Variant::Window
         }
@@ -147,6 +150,8 @@ pub fn forward(
 pub struct Packs {
     /// (id, rows, columns, chunk rows, chunk columns) → (copy, chunk stride).
     made: HashMap<(usize, [usize; 4]), (GpuSlice, usize)>,
+    /// id → the texture the texture variant copied it into.
+    textures: HashMap<usize, wgpu::Texture>,
     /// Operands that reused a copy instead of being packed again.
     pub reused: usize,
 }
@@ -242,6 +247,16 @@ fn record(
         _pad: [0; 3],
     };
     let variant = match variant {
+        Variant::Texture if subgroups_of_8(ctx) => {
+            if let Some(d) = texture(ctx, shape, &operands, bias, c, relu, packs)? {
+                return Ok(d);
+            }
+            Variant::Subgroup
+        }
+        Variant::Texture => Variant::Window,
+        v => v,
+    };
+    let variant = match variant {
         Variant::Subgroup if subgroups_of_8(ctx) => {
             if let Some(d) = subgroup(ctx, shape, operands, bias, c, relu, packs)? {
                 return Ok(d);
@@ -265,12 +280,14 @@ fn record(
         _ => None,
     };
     let variant = match (variant, vec4_entry) {
-        (Variant::Vec4 | Variant::Window | Variant::Subgroup, None) => Variant::Blocked,
-        (Variant::Window | Variant::Subgroup, Some(_)) => Variant::Vec4,
+        (Variant::Vec4 | Variant::Window | Variant::Subgroup | Variant::Texture, None) => {
+            Variant::Blocked
+        }
+        (Variant::Window | Variant::Subgroup | Variant::Texture, Some(_)) => Variant::Vec4,
         (v, _) => v,
     };
     let (entry, workgroups) = match variant {
-        Variant::Vec4 | Variant::Window | Variant::Subgroup => (
+        Variant::Vec4 | Variant::Window | Variant::Subgroup | Variant::Texture => (
             vec4_entry.unwrap(),
             [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
         ),
@@ -597,6 +614,132 @@ fn split_k(
         }
     }
     Ok(Some(out))
+}
+
+/// Rows and columns of C per `matmul_texture` workgroup (R and 8·4 in
+/// shaders/matmul_texture.py).
+const TX_ROWS: usize = 16;
+const TX_COLS: usize = 32;
+/// Floats per row of an operand texture: 64 RGBA32F texels, so 1,024 bytes,
+/// a multiple of the 256 that buffer-to-texture copies need.
+const TX_ROW: usize = 256;
+
+/// Mirrors `TxParams` in matmul_texture.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct TxParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    has_bias: u32,
+    relu: u32,
+    _pad: [u32; 3],
+}
+
+/// Rows of the texture that holds `x`, where its copy fits the device.
+fn texture_rows(ctx: &Context, x: &GpuSlice) -> Option<u32> {
+    let rows = x.len.div_ceil(TX_ROW).max(1);
+    // The copy reads whole rows: they must stay inside the buffer.
+    let fits = rows <= ctx.limits.max_texture_dimension_2d as usize
+        && x.offset.is_multiple_of(16)
+        && x.offset + (rows * TX_ROW * 4) as u64 <= x.buffer.size();
+    fits.then_some(rows as u32)
+}
+
+/// The texture variant's one dispatch, or None where the shape or the
+/// operands' layout does not allow it.
+fn texture(
+    ctx: &Context,
+    shape: MatmulShape,
+    operands: &Operands,
+    bias: Option<&GpuSlice>,
+    c: &GpuSlice,
+    relu: bool,
+    packs: &mut Packs,
+) -> Result<Option<Vec<Dispatch>>> {
+    let MatmulShape { m, n, k, .. } = shape;
+    let Operands { a, b, ids } = *operands;
+    let aligned = |s: &GpuSlice| s.offset.is_multiple_of(16);
+    let shape_ok = k.is_multiple_of(4)
+        && n.is_multiple_of(4)
+        && (!shape.trans_a || m.is_multiple_of(4))
+        && m.div_ceil(TX_ROWS) <= ctx.limits.max_compute_workgroups_per_dimension as usize
+        && n.div_ceil(TX_COLS) <= ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let (Some(a_rows), Some(b_rows)) = (texture_rows(ctx, a), texture_rows(ctx, b)) else {
+        return Ok(None);
+    };
+    if !shape_ok || !aligned(c) || !bias.is_none_or(aligned) {
+        return Ok(None);
+    }
+    let mut copies = Vec::new();
+    let mut operand = |x: &GpuSlice, id: Option<usize>, rows: u32| {
+        if let Some(t) = id.and_then(|id| packs.textures.get(&id)) {
+            packs.reused += 1;
+            return t.clone();
+        }
+        let size = wgpu::Extent3d {
+            width: (TX_ROW / 4) as u32,
+            height: rows,
+            depth_or_array_layers: 1,
+        };
+        let t = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("matmul operand"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        ctx.counters.allocated_bytes.fetch_add(
+            rows as u64 * TX_ROW as u64 * 4,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        copies.push(BufferCopy {
+            from: x.clone(),
+            to: CopyTarget::Texture(t.clone()),
+        });
+        if let Some(id) = id {
+            packs.textures.insert(id, t.clone());
+        }
+        t
+    };
+    let ta = operand(a, ids[0], a_rows);
+    let tb = operand(b, ids[1], b_rows);
+    let (va, vb) = (
+        ta.create_view(&Default::default()),
+        tb.create_view(&Default::default()),
+    );
+    // Without a bias the binding still needs a read-only buffer of its own.
+    let none = ctx.zeros("no bias", 4);
+    let params = TxParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        has_bias: bias.is_some() as u32,
+        relu: relu as u32,
+        _pad: [0; 3],
+    };
+    let entry = format!(
+        "matmul_texture_{}{}",
+        if shape.trans_a { "t" } else { "n" },
+        if shape.trans_b { "t" } else { "n" }
+    );
+    let mut d = super::dispatch_bound(
+        ctx,
+        ("matmul_texture", &entry),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&va)),
+            (1, wgpu::BindingResource::TextureView(&vb)),
+            (2, bias.unwrap_or(&none).binding()),
+            (3, c.binding()),
+        ],
+        (4, &params),
+        [m.div_ceil(TX_ROWS) as u32, n.div_ceil(TX_COLS) as u32, 1],
+    )?;
+    d.copies = copies;
+    Ok(Some(vec![d]))
 }
 
 /// Mirrors `SgParams` in matmul_subgroup.wgsl.

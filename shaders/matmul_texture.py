@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Writes matmul_texture.wgsl: dense products on CPU adapters (llvmpipe) with
+A and B read from RGBA32F textures. Run: python3 shaders/matmul_texture.py
+
+TX_R in the environment tries another number of rows per workgroup (a
+multiple of 8; TX_ROWS in matmul.rs must match). Probe on lavapipe, 2 cores,
+best of five: R = 8 ran 512³ at 23 GFLOP/s, 16 at 30–35, 24 and 32 at 22–40
+(noisy) but took twice as long to JIT (about 210 ms an entry against 115)."""
+import os
+
+R = int(os.environ.get("TX_R", 16))
+assert R % 8 == 0
+C = 4  # columns per lane: one texel of a row-major B, one vec4 store of C
+lines = []
+w = lines.append
+w(f"""// Dense products on CPU adapters (llvmpipe), C = op(A)·op(B) (+ bias) (then
+// ReLU), with A and B read from RGBA32F textures.
+//
+// Why textures: on llvmpipe a storage load costs about 3.6 ns per float per
+// lane, a uniform-buffer load about 0.4, and a texel fetch about 1.3 for
+// four floats (probe on lavapipe 22.3, two cores). Uniform windows are capped
+// at 64 KiB, so the subgroup variant (matmul_subgroup.wgsl) first packs A and
+// B into window-sized chunks and sums a long k over several dispatches that
+// read and write C again. A texture holds a whole operand: the operands are
+// copied in (buffer-to-texture copies, memcpy speed), and one dispatch per
+// product runs every k and stores C once.
+//
+// A tensor of L floats is the texture of 64 texels (256 floats) per row and
+// ceil(L / 256) rows, texel t at (t % 64, t / 64), so that the copy's rows are
+// 1,024 bytes (a multiple of 256, as copies need) whatever the matrix shape.
+//
+// One workgroup is one subgroup of 8 lanes (the Rust side uses this only where
+// the subgroup size is exactly 8) and computes a {R} × {8 * C} block of C: lane l
+// the columns 4l .. 4l + 3 of each of {R} rows. A step takes 4 k values: each
+// fetch of A brings 4 floats of it that subgroupBroadcast shares across the
+// lanes; each fetch of B brings the lane's own 4. Rows and columns past C's
+// edges compute on whatever the texture holds there and are never stored.
+// Needs k, n (and m where A is transposed) multiples of 4.
+//
+// shaders/matmul_texture.py writes this file; change that and rerun it.
+
+struct TxParams {{
+    m: u32,
+    n: u32,
+    k: u32,
+    has_bias: u32,
+    relu: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}}
+
+@group(0) @binding(0) var tex_a: texture_2d<f32>;
+@group(0) @binding(1) var tex_b: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> tbias4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> tc4: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> tp: TxParams;
+
+fn fetch_a(t: u32) -> vec4<f32> {{
+    return textureLoad(tex_a, vec2<u32>(t & 63u, t >> 6u), 0);
+}}
+
+fn fetch_b(t: u32) -> vec4<f32> {{
+    return textureLoad(tex_b, vec2<u32>(t & 63u, t >> 6u), 0);
+}}
+
+// Row r's four columns from c0: the bias, ReLU, one vec4 store.
+fn store_c4(r: u32, c0: u32, value: vec4<f32>) {{
+    if r >= tp.m {{
+        return;
+    }}
+    var v = value;
+    if tp.has_bias == 1u {{
+        v += tbias4[c0 / 4u];
+    }}
+    if tp.relu == 1u {{
+        v = max(v, vec4<f32>(0.0));
+    }}
+    tc4[(r * tp.n + c0) / 4u] = v;
+}}
+""")
+
+LAYOUTS = {
+    (False, False): "A (m, k) and B (k, n) row-major",
+    (False, True): "A (m, k), B stored (n, k): x·Wᵀ",
+    (True, False): "A stored (k, m): dyᵀ·x",
+    (True, True): "A stored (k, m), B stored (n, k)",
+}
+for (trans_a, trans_b), what in LAYOUTS.items():
+    name = f"matmul_texture_{'t' if trans_a else 'n'}{'t' if trans_b else 'n'}"
+    w(f"""
+// {what}.
+@compute @workgroup_size(8, 1, 1)
+fn {name}(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""")
+    for r in range(R):
+        w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+    if not trans_a:
+        w(f"    // Lane l fetches k values kb .. kb + 3 of rows r0 + l + 8q.")
+        for q in range(R // 8):
+            w(f"    var pa{q} = ((r0 + {8 * q}u + l) * tp.k) / 4u;")
+        a_step = "1u"
+    else:
+        w(f"    // Lane l fetches rows r0 + 8q + 4(l / 4) .. + 3 of k value kb + l % 4.")
+        for q in range(R // 8):
+            w(f"    var pa{q} = ((l & 3u) * tp.m + r0 + {8 * q}u + 4u * (l >> 2u)) / 4u;")
+        a_step = "tp.m"
+    if trans_b:
+        w("    // Lane l fetches k values kb .. kb + 3 of each of its columns.")
+        for c in range(C):
+            w(f"    var pb{c} = ((c0 + {c}u) * tp.k) / 4u;")
+    else:
+        w("    // Lane l fetches its four columns of k values kb .. kb + 3.")
+        w("    var pb = c0 / 4u;")
+        w("    let row_b = tp.n / 4u;")
+    w("    for (var kb = 0u; kb < tp.k; kb += 4u) {")
+    for q in range(R // 8):
+        w(f"        let a{q} = fetch_a(pa{q});")
+        w(f"        pa{q} += {a_step};")
+    if trans_b:
+        for c in range(C):
+            w(f"        let b{c} = fetch_b(pb{c});")
+            w(f"        pb{c} += 1u;")
+        bv = lambda t, c: f"b{c}[{t}]"
+    else:
+        for t in range(4):
+            off = "" if t == 0 else (" + row_b" if t == 1 else f" + {t}u * row_b")
+            w(f"        let b{t} = fetch_b(pb{off});")
+        w("        pb += tp.n;")
+        bv = lambda t, c: f"b{t}[{c}]"
+    # Per row: its four broadcasts, then each accumulator one sum of four
+    # products (one load-add-store of an accumulator the stack holds per step,
+    # as in matmul_subgroup.wgsl).
+    for r in range(R):
+        q, rr = r // 8, r % 8
+        for t in range(4):
+            if not trans_a:
+                w(f"        let s{t}_{r} = subgroupBroadcast(a{q}[{t}], {rr}u);")
+            else:
+                w(f"        let s{t}_{r} = subgroupBroadcast(a{q}[{rr & 3}], {t + 4 * (rr >> 2)}u);")
+        for c in range(C):
+            p = [f"s{t}_{r} * {bv(t, c)}" for t in range(4)]
+            w(f"        acc{r}_{c} += ({p[0]} + {p[1]}) + ({p[2]} + {p[3]});")
+    w("    }")
+    w("    if c0 >= tp.n {")
+    w("        return;")
+    w("    }")
+    # One store site in a loop: llvmpipe compiles each storage access as a
+    # loop over the lanes, so spelled-out stores cost JIT time.
+    w(f"    var out: array<vec4<f32>, {R}>;")
+    for r in range(R):
+        w(f"    out[{r}] = vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3);")
+    w(f"    for (var r = 0u; r < {R}u; r++) {{")
+    w("        store_c4(r0 + r, c0, out[r]);")
+    w("    }")
+    w("}")
+open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")
