@@ -45,6 +45,15 @@ struct TxParams {{
     k: u32,
     has_bias: u32,
     relu: u32,
+    // B's layout, read at run time (one entry for both saves a JIT): 1 where
+    // B is stored (n, k). Lane l's four fetches of a step start at texel
+    // (c0 / 4) * b_col + i * b_fetch and move b_step texels a step: (k, k / 4,
+    // 1) for B stored (n, k), each fetch 4 k values of one column; (1, n / 4,
+    // n) for B (k, n), each fetch 4 columns of one k value.
+    trans_b: u32,
+    b_col: u32,
+    b_fetch: u32,
+    b_step: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -81,15 +90,13 @@ fn store_c4(r: u32, c0: u32, value: vec4<f32>) {{
 """)
 
 LAYOUTS = {
-    (False, False): "A (m, k) and B (k, n) row-major",
-    (False, True): "A (m, k), B stored (n, k): x·Wᵀ",
-    (True, False): "A stored (k, m): dyᵀ·x",
-    (True, True): "A stored (k, m), B stored (n, k)",
+    False: "A (m, k) row-major",
+    True: "A stored (k, m): dyᵀ·x",
 }
-for (trans_a, trans_b), what in LAYOUTS.items():
-    name = f"matmul_texture_{'t' if trans_a else 'n'}{'t' if trans_b else 'n'}"
+for trans_a, what in LAYOUTS.items():
+    name = f"matmul_texture_{'t' if trans_a else 'n'}"
     w(f"""
-// {what}.
+// {what}; B either way (tp.trans_b).
 @compute @workgroup_size(8, 1, 1)
 fn {name}(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -109,29 +116,26 @@ fn {name}(
         for q in range(R // 8):
             w(f"    var pa{q} = ((l & 3u) * tp.m + r0 + {8 * q}u + 4u * (l >> 2u)) / 4u;")
         a_step = "tp.m"
-    if trans_b:
-        w("    // Lane l fetches k values kb .. kb + 3 of each of its columns.")
-        for c in range(C):
-            w(f"    var pb{c} = ((c0 + {c}u) * tp.k) / 4u;")
-    else:
-        w("    // Lane l fetches its four columns of k values kb .. kb + 3.")
-        w("    var pb = c0 / 4u;")
-        w("    let row_b = tp.n / 4u;")
+    w("    var pb = (c0 / 4u) * tp.b_col;")
+    w("    let tb = tp.trans_b == 1u;")
     w("    for (var kb = 0u; kb < tp.k; kb += 4u) {")
     for q in range(R // 8):
         w(f"        let a{q} = fetch_a(pa{q});")
         w(f"        pa{q} += {a_step};")
-    if trans_b:
+    for i in range(4):
+        off = "" if i == 0 else (" + tp.b_fetch" if i == 1 else f" + {i}u * tp.b_fetch")
+        w(f"        let f{i} = fetch_b(pb{off});")
+    w("        pb += tp.b_step;")
+    # B (k value t, column c): fetch c's component t where B is stored (n, k),
+    # fetch t's component c where it is (k, n). In llvmpipe's SoA registers
+    # picking either is a blend; the diagonal is the same in both.
+    for t in range(4):
         for c in range(C):
-            w(f"        let b{c} = fetch_b(pb{c});")
-            w(f"        pb{c} += 1u;")
-        bv = lambda t, c: f"b{c}[{t}]"
-    else:
-        for t in range(4):
-            off = "" if t == 0 else (" + row_b" if t == 1 else f" + {t}u * row_b")
-            w(f"        let b{t} = fetch_b(pb{off});")
-        w("        pb += tp.n;")
-        bv = lambda t, c: f"b{t}[{c}]"
+            if t == c:
+                w(f"        let b{t}_{c} = f{t}[{c}];")
+            else:
+                w(f"        let b{t}_{c} = select(f{t}[{c}], f{c}[{t}], tb);")
+    bv = lambda t, c: f"b{t}_{c}"
     # Per row: its four broadcasts, then each accumulator one sum of four
     # products (one load-add-store of an accumulator the stack holds per step,
     # as in matmul_subgroup.wgsl).
@@ -151,11 +155,24 @@ fn {name}(
     w("    }")
     # One store site in a loop: llvmpipe compiles each storage access as a
     # loop over the lanes, so spelled-out stores cost JIT time.
-    w(f"    var out: array<vec4<f32>, {R}>;")
-    for r in range(R):
-        w(f"    out[{r}] = vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3);")
-    w(f"    for (var r = 0u; r < {R}u; r++) {{")
-    w("        store_c4(r0 + r, c0, out[r]);")
-    w("    }")
+    OUT = os.environ.get("TX_OUT", "scalar")
+    if OUT == "vec4":
+        w(f"    var out: array<vec4<f32>, {R}>;")
+        for r in range(R):
+            w(f"    out[{r}] = vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3);")
+        w(f"    for (var r = 0u; r < {R}u; r++) {{")
+        w("        store_c4(r0 + r, c0, out[r]);")
+        w("    }")
+    elif OUT == "scalar":
+        w(f"    var out: array<f32, {4 * R}>;")
+        for r in range(R):
+            for c in range(C):
+                w(f"    out[{4 * r + c}] = acc{r}_{c};")
+        w(f"    for (var r = 0u; r < {R}u; r++) {{")
+        w("        store_c4(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
+        w("    }")
+    else:
+        for r in range(R):
+            w(f"    store_c4(r0 + {r}u, c0, vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3));")
     w("}")
 open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")

@@ -633,12 +633,24 @@ struct TxParams {
     k: u32,
     has_bias: u32,
     relu: u32,
+    trans_b: u32,
+    b_col: u32,
+    b_fetch: u32,
+    b_step: u32,
     _pad: [u32; 3],
 }
 
 /// Rows of the texture that holds `x`, where its copy fits the device.
 fn texture_rows(ctx: &Context, x: &GpuSlice) -> Option<u32> {
     let rows = x.len.div_ceil(TX_ROW).max(1);
+    // llvmpipe compiles a kernel once per kind of texture it reads, and a
+    // power-of-two height is a kind of its own: one row more keeps every
+    // operand texture of the same kind (one JIT per entry, not three).
+    let rows = if rows.is_power_of_two() {
+        rows + 1
+    } else {
+        rows
+    };
     // The copy reads whole rows: they must stay inside the buffer.
     let fits = rows <= ctx.limits.max_texture_dimension_2d as usize
         && x.offset.is_multiple_of(16)
@@ -713,22 +725,32 @@ fn texture(
     );
     // Without a bias the binding still needs a read-only buffer of its own.
     let none = ctx.zeros("no bias", 4);
+    // B's layout as matmul_texture.wgsl reads it (texels of 4 floats).
+    let (b_col, b_fetch, b_step) = if shape.trans_b {
+        (k, k / 4, 1)
+    } else {
+        (1, n / 4, n)
+    };
     let params = TxParams {
         m: m as u32,
         n: n as u32,
         k: k as u32,
         has_bias: bias.is_some() as u32,
         relu: relu as u32,
+        trans_b: shape.trans_b as u32,
+        b_col: b_col as u32,
+        b_fetch: b_fetch as u32,
+        b_step: b_step as u32,
         _pad: [0; 3],
     };
-    let entry = format!(
-        "matmul_texture_{}{}",
-        if shape.trans_a { "t" } else { "n" },
-        if shape.trans_b { "t" } else { "n" }
-    );
+    let entry = if shape.trans_a {
+        "matmul_texture_t"
+    } else {
+        "matmul_texture_n"
+    };
     let mut d = super::dispatch_bound(
         ctx,
-        ("matmul_texture", &entry),
+        ("matmul_texture", entry),
         vec![
             (0, wgpu::BindingResource::TextureView(&va)),
             (1, wgpu::BindingResource::TextureView(&vb)),
