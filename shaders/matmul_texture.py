@@ -3,9 +3,12 @@
 A and B read from RGBA32F textures. Run: python3 shaders/matmul_texture.py
 
 TX_R in the environment tries another number of rows per workgroup (a
-multiple of 8; TX_ROWS in matmul.rs must match). Probe on lavapipe, 2 cores,
-best of five: R = 8 ran 512³ at 23 GFLOP/s, 16 at 30–35, 24 and 32 at 22–40
-(noisy) but took twice as long to JIT (about 210 ms an entry against 115)."""
+multiple of 8; TX_ROWS in matmul.rs must match). On lavapipe, two cores: a
+probe ran 512³ at 23 GFLOP/s with R = 8 and 30–35 with R = 16; in training R =
+8 halved each entry's JIT time (about 300 → 150 ms) but trained mlp 8% slower
+(three interleaved 3-epoch runs). R = 24 and 32 reached 22–40 GFLOP/s in the
+probe (noisy) but would double the JIT time again. Storing C from an array of
+vec4, of scalars or spelled out made no difference to the JIT time."""
 import os
 
 R = int(os.environ.get("TX_R", 16))
@@ -153,26 +156,14 @@ fn {name}(
     w("    if c0 >= tp.n {")
     w("        return;")
     w("    }")
-    # One store site in a loop: llvmpipe compiles each storage access as a
-    # loop over the lanes, so spelled-out stores cost JIT time.
-    OUT = os.environ.get("TX_OUT", "scalar")
-    if OUT == "vec4":
-        w(f"    var out: array<vec4<f32>, {R}>;")
-        for r in range(R):
-            w(f"    out[{r}] = vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3);")
-        w(f"    for (var r = 0u; r < {R}u; r++) {{")
-        w("        store_c4(r0 + r, c0, out[r]);")
-        w("    }")
-    elif OUT == "scalar":
-        w(f"    var out: array<f32, {4 * R}>;")
-        for r in range(R):
-            for c in range(C):
-                w(f"    out[{4 * r + c}] = acc{r}_{c};")
-        w(f"    for (var r = 0u; r < {R}u; r++) {{")
-        w("        store_c4(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
-        w("    }")
-    else:
-        for r in range(R):
-            w(f"    store_c4(r0 + {r}u, c0, vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3));")
+    # One store site in a loop over the rows (llvmpipe compiles each storage
+    # access as a loop over the lanes).
+    w(f"    var out: array<f32, {4 * R}>;")
+    for r in range(R):
+        for c in range(C):
+            w(f"    out[{4 * r + c}] = acc{r}_{c};")
+    w(f"    for (var r = 0u; r < {R}u; r++) {{")
+    w("        store_c4(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
+    w("    }")
     w("}")
 open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")

@@ -88,9 +88,10 @@ pub enum Variant {
     /// Like `Blocked`, reading vec4s along the contiguous axes; needs those
     /// axes to be multiples of 4 (falls back to `Blocked` otherwise).
     Vec4,
-    /// B read through 64 KiB uniform windows, one dispatch per window: the
-    /// fastest on llvmpipe, where uniform loads are ten times cheaper than
-    /// storage loads. Needs K % 4 == 0 (falls back to `Vec4` otherwise).
+    /// B read through 64 KiB uniform windows, one dispatch per window: for
+    /// CPU adapters without 8-lane subgroups (uniform loads are ten times
+    /// cheaper than storage loads on llvmpipe). Needs K % 4 == 0 (falls back
+    /// to `Vec4` otherwise).
     Window,
     /// 64×64 shared-memory tiles: best on hardware GPUs.
     Tiled,
