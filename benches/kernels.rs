@@ -44,7 +44,11 @@ fn kernels(c: &mut Criterion) {
             ctx.zeros("b", n * k),
             ctx.zeros("c", m * n),
         );
-        for variant in [Variant::Window, Variant::Vec4, Variant::Tiled] {
+        let mut variants = vec![Variant::Window, Variant::Vec4, Variant::Tiled];
+        if matmul::subgroups_of_8(&ctx) {
+            variants.extend([Variant::Subgroup, Variant::Texture]);
+        }
+        for variant in variants {
             let d =
                 matmul::forward_variant(&ctx, variant, shape, &a, &b, None, &out, false).unwrap();
             g.throughput(Throughput::Elements(shape.flops() as u64));
