@@ -618,21 +618,24 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
             &reduce::reference(&x, dims, 0.75),
         )?;
     }
-    let (rows, dim, batch) = (17, 13, 5);
-    let (x, gx) = c.input(rows * dim, -1.0, 1.0);
-    let mut perm: Vec<u32> = (0..rows as u32).collect();
-    c.rng.shuffle(&mut perm);
-    let gperm = c.ctx.upload("perm", &perm);
-    // Start at 15 of 17: the last 3 rows of the batch fall past the end and are 0.
-    let state = c.ctx.upload("state", &[0u32, 15]);
-    let out = c.ctx.zeros("out", batch * dim);
-    c.ctx
-        .run(&[data::gather_rows(c.ctx, &gx, &gperm, &state, &out, dim)?])?;
-    let want = data::gather_reference(&x, &perm, 15, batch, dim);
-    c.check(
-        "gather_rows",
-        format!("{rows}x{dim}, batch {batch}"),
-        &out,
-        &want,
-    )
+    // Rows of 13 take the scalar kernel, rows of 16 the vec4 one.
+    for (rows, dim, batch) in [(17, 13, 5), (17, 16, 5)] {
+        let (x, gx) = c.input(rows * dim, -1.0, 1.0);
+        let mut perm: Vec<u32> = (0..rows as u32).collect();
+        c.rng.shuffle(&mut perm);
+        let gperm = c.ctx.upload("perm", &perm);
+        // Start at 15 of 17: the last 3 rows of the batch fall past the end and are 0.
+        let state = c.ctx.upload("state", &[0u32, 15]);
+        let out = c.ctx.zeros("out", batch * dim);
+        let d = data::gather_rows(c.ctx, &gx, &gperm, &state, &out, dim)?;
+        let name = if d.label.ends_with("_vec4") {
+            "gather_rows_vec4"
+        } else {
+            "gather_rows"
+        };
+        c.ctx.run(&[d])?;
+        let want = data::gather_reference(&x, &perm, 15, batch, dim);
+        c.check(name, format!("{rows}x{dim}, batch {batch}"), &out, &want)?;
+    }
+    Ok(())
 }

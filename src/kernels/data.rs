@@ -45,13 +45,19 @@ pub fn gather_rows(
         perm_len: perm.len as u32,
         _pad: 0,
     };
+    let vec4 = dim.is_multiple_of(4) && [data, out].iter().all(|s| s.offset.is_multiple_of(16));
+    let (entry, per) = if vec4 {
+        ("gather_rows_vec4", 4)
+    } else {
+        ("gather_rows", 1)
+    };
     ctx.dispatch(
         "data",
-        "gather_rows",
+        entry,
         &[],
         &[data, perm, state, out],
         &params,
-        grid_1d(out.len, 256),
+        grid_1d(out.len / per, 256),
     )
 }
 
