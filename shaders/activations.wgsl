@@ -123,6 +123,20 @@ fn elementwise_add(@builtin(global_invocation_id) gid: vec3<u32>) {
     ec[i] = ep.alpha * ea[i] + ep.beta * eb[i];
 }
 
+// The same four values at a time (n a multiple of 4).
+@group(0) @binding(0) var<storage, read> ea4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> eb4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> ec4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG, 1, 1)
+fn elementwise_add_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= ep.n / 4u {
+        return;
+    }
+    ec4[i] = ep.alpha * ea4[i] + ep.beta * eb4[i];
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn elementwise_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = index(gid);

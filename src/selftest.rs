@@ -442,10 +442,12 @@ fn check_activations(c: &mut Checker) -> Result<()> {
         let (a, ga) = c.input(n, -1.0, 1.0);
         let (b, gb) = c.input(n, -1.0, 1.0);
         let out = c.ctx.zeros("c", n);
-        c.ctx
-            .run(&[activations::add(c.ctx, &ga, &gb, &out, 0.5, -2.0)?])?;
+        // Named for the kernel that ran: the vec4 one where n is a multiple of 4.
+        let d = activations::add(c.ctx, &ga, &gb, &out, 0.5, -2.0)?;
+        let name = d.label.clone();
+        c.ctx.run(&[d])?;
         let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 0.5 * a - 2.0 * b).collect();
-        c.check("elementwise_add", n.to_string(), &out, &want)?;
+        c.check(&name, n.to_string(), &out, &want)?;
         c.ctx
             .run(&[activations::mul(c.ctx, &ga, &gb, &out, 3.0)?])?;
         let want: Vec<f64> = a.iter().zip(&b).map(|(a, b)| 3.0 * a * b).collect();
@@ -460,18 +462,17 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let (l, gl) = c.input(n * d, -6.0, 6.0);
         let (x, gx) = c.input(n * d, 0.0, 1.0);
         let rows = c.ctx.zeros("rows", n);
-        c.ctx.run(&[vae::bce_forward(c.ctx, &gl, &gx, &rows, d)?])?;
-        c.check(
-            "bce_forward",
-            shape.clone(),
-            &rows,
-            &vae::bce_reference(&l, &x, d),
-        )?;
+        // Named for the kernel that ran: the vec4 ones where d is a multiple of 4.
+        let forward = vae::bce_forward(c.ctx, &gl, &gx, &rows, d)?;
+        let name = forward.label.clone();
+        c.ctx.run(&[forward])?;
+        c.check(&name, shape.clone(), &rows, &vae::bce_reference(&l, &x, d))?;
         let out = c.ctx.zeros("dl", n * d);
-        c.ctx
-            .run(&[vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?])?;
+        let backward = vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?;
+        let name = backward.label.clone();
+        c.ctx.run(&[backward])?;
         c.check(
-            "bce_backward",
+            &name,
             shape.clone(),
             &out,
             &vae::bce_backward_reference(&l, &x, 0.5),

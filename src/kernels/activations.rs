@@ -192,14 +192,24 @@ pub fn add(
         alpha,
         beta,
     };
+    let (entry, per) = if vec4_fits(a.len, &[a, b, c]) {
+        ("elementwise_add_vec4", 4)
+    } else {
+        ("elementwise_add", 1)
+    };
     ctx.dispatch(
         "activations",
-        "elementwise_add",
+        entry,
         &[],
         &[a, b, c],
         &params,
-        grid_1d(a.len, 256),
+        grid_1d(a.len / per, 256),
     )
+}
+
+/// Whether `len` values of every slice can be read and written as vec4s.
+pub(crate) fn vec4_fits(len: usize, slices: &[&GpuSlice]) -> bool {
+    len.is_multiple_of(4) && slices.iter().all(|s| s.offset.is_multiple_of(16))
 }
 
 /// Record `c = alpha·a·b`.

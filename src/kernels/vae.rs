@@ -43,9 +43,14 @@ pub fn bce_forward(
     let n = rows.len;
     check_len("bce_forward", "logits", logits, n * d)?;
     check_len("bce_forward", "x", x, n * d)?;
+    let entry = if super::activations::vec4_fits(d, &[logits, x]) {
+        "bce_forward_vec4"
+    } else {
+        "bce_forward"
+    };
     ctx.dispatch(
         "vae",
-        "bce_forward",
+        entry,
         &[],
         &[logits, x, rows],
         &params(n, d, 0, 1.0),
@@ -64,13 +69,18 @@ pub fn bce_backward(
     check_len("bce_backward", "x", x, logits.len)?;
     check_len("bce_backward", "dlogits", dlogits, logits.len)?;
     let p = params(1, logits.len, 0, scale);
+    let (entry, per) = if super::activations::vec4_fits(logits.len, &[logits, x, dlogits]) {
+        ("bce_backward_vec4", 4)
+    } else {
+        ("bce_backward", 1)
+    };
     ctx.dispatch(
         "vae",
-        "bce_backward",
+        entry,
         &[],
         &[logits, x, dlogits],
         &p,
-        grid_1d(logits.len, 256),
+        grid_1d(logits.len / per, 256),
     )
 }
 
