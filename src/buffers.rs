@@ -88,12 +88,29 @@ pub struct BufferCopy {
 pub enum CopyTarget {
     /// A slice of the same length.
     Buffer(GpuSlice),
-    /// An RGBA32F texture whose rows hold 256 floats each (see
-    /// matmul_texture.wgsl), filled from `from` row by row: the copy reads
-    /// whole rows, so up to 255 floats past `from`'s end (inside the
-    /// buffer's padding).
-    Texture(wgpu::Texture),
+    /// The first `rows` rows of an RGBA32F texture whose rows hold 256
+    /// floats each (see matmul_texture.wgsl), filled from `from` row by
+    /// row: the copy reads whole rows, so up to 255 floats past `from`'s end
+    /// (inside the buffer's padding).
+    Texture {
+        /// The texture.
+        texture: wgpu::Texture,
+        /// Rows to fill: `from.len` / 256, rounded up.
+        rows: u32,
+    },
 }
+
+impl CopyTarget {
+    /// The rows of an operand texture that `len` floats fill.
+    pub fn texture_rows(len: usize) -> u32 {
+        len.div_ceil(TEXTURE_ROW).max(1) as u32
+    }
+}
+
+/// Floats per row of the operand textures that kernels read values through
+/// (64 RGBA32F texels, 1,024 bytes: a multiple of the 256 bytes that
+/// buffer-to-texture copies need).
+pub const TEXTURE_ROW: usize = 256;
 
 impl Dispatch {
     /// Record this dispatch into an open compute pass (its copies are
@@ -119,8 +136,11 @@ impl Dispatch {
                         c.from.bytes(),
                     );
                 }
-                CopyTarget::Texture(texture) => {
-                    let size = texture.size();
+                CopyTarget::Texture { texture, rows } => {
+                    let size = wgpu::Extent3d {
+                        height: *rows,
+                        ..texture.size()
+                    };
                     encoder.copy_buffer_to_texture(
                         wgpu::TexelCopyBufferInfo {
                             buffer: &c.from.buffer,
@@ -166,6 +186,43 @@ impl Context {
             usage: STORAGE,
             mapped_at_creation: false,
         })
+    }
+
+    /// An RGBA32F texture of `rows` rows of [`TEXTURE_ROW`] floats that
+    /// kernels read with `textureLoad` and copies fill, counted with the
+    /// buffers. Its height is never a power of two: llvmpipe compiles a
+    /// kernel once per kind of texture it reads, and a power-of-two height
+    /// is a kind of its own, so one row more keeps every such texture alike.
+    pub fn operand_texture(&self, label: &str, rows: u32) -> wgpu::Texture {
+        let height = if rows.is_power_of_two() { rows + 1 } else { rows };
+        self.counters.allocated_bytes.fetch_add(
+            height as u64 * TEXTURE_ROW as u64 * 4,
+            Ordering::Relaxed,
+        );
+        self.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d {
+                width: (TEXTURE_ROW / 4) as u32,
+                height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        })
+    }
+
+    /// Whether `x` can be copied into an operand texture whole: the device
+    /// holds textures that high, and the copy's whole rows stay inside the
+    /// buffer.
+    pub fn fits_operand_texture(&self, x: &GpuSlice) -> bool {
+        let rows = CopyTarget::texture_rows(x.len) as u64;
+        rows < self.limits.max_texture_dimension_2d as u64
+            && x.offset.is_multiple_of(16)
+            && x.offset + rows * TEXTURE_ROW as u64 * 4 <= x.buffer.size()
     }
 
     /// A zero-filled storage buffer of `len` 4-byte elements.

@@ -621,10 +621,6 @@ fn split_k(
 /// shaders/matmul_texture.py).
 const TX_ROWS: usize = 16;
 const TX_COLS: usize = 32;
-/// Floats per row of an operand texture: 64 RGBA32F texels, so 1,024 bytes,
-/// a multiple of the 256 that buffer-to-texture copies need.
-const TX_ROW: usize = 256;
-
 /// Mirrors `TxParams` in matmul_texture.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -639,24 +635,6 @@ struct TxParams {
     b_fetch: u32,
     b_step: u32,
     _pad: [u32; 3],
-}
-
-/// Rows of the texture that holds `x`, where its copy fits the device.
-fn texture_rows(ctx: &Context, x: &GpuSlice) -> Option<u32> {
-    let rows = x.len.div_ceil(TX_ROW).max(1);
-    // llvmpipe compiles a kernel once per kind of texture it reads, and a
-    // power-of-two height is a kind of its own: one row more keeps every
-    // operand texture of the same kind (one JIT per entry, not three).
-    let rows = if rows.is_power_of_two() {
-        rows + 1
-    } else {
-        rows
-    };
-    // The copy reads whole rows: they must stay inside the buffer.
-    let fits = rows <= ctx.limits.max_texture_dimension_2d as usize
-        && x.offset.is_multiple_of(16)
-        && x.offset + (rows * TX_ROW * 4) as u64 <= x.buffer.size();
-    fits.then_some(rows as u32)
 }
 
 /// The texture variant's one dispatch, or None where the shape or the
@@ -678,48 +656,32 @@ fn texture(
         && (!shape.trans_a || m.is_multiple_of(4))
         && m.div_ceil(TX_ROWS) <= ctx.limits.max_compute_workgroups_per_dimension as usize
         && n.div_ceil(TX_COLS) <= ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let (Some(a_rows), Some(b_rows)) = (texture_rows(ctx, a), texture_rows(ctx, b)) else {
-        return Ok(None);
-    };
-    if !shape_ok || !aligned(c) || !bias.is_none_or(aligned) {
+    let fits = ctx.fits_operand_texture(a) && ctx.fits_operand_texture(b);
+    if !fits || !shape_ok || !aligned(c) || !bias.is_none_or(aligned) {
         return Ok(None);
     }
     let mut copies = Vec::new();
-    let mut operand = |x: &GpuSlice, id: Option<usize>, rows: u32| {
+    let mut operand = |x: &GpuSlice, id: Option<usize>| {
         if let Some(t) = id.and_then(|id| packs.textures.get(&id)) {
             packs.reused += 1;
             return t.clone();
         }
-        let size = wgpu::Extent3d {
-            width: (TX_ROW / 4) as u32,
-            height: rows,
-            depth_or_array_layers: 1,
-        };
-        let t = ctx.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("matmul operand"),
-            size,
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        ctx.counters.allocated_bytes.fetch_add(
-            rows as u64 * TX_ROW as u64 * 4,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        let rows = CopyTarget::texture_rows(x.len);
+        let t = ctx.operand_texture("matmul operand", rows);
         copies.push(BufferCopy {
             from: x.clone(),
-            to: CopyTarget::Texture(t.clone()),
+            to: CopyTarget::Texture {
+                texture: t.clone(),
+                rows,
+            },
         });
         if let Some(id) = id {
             packs.textures.insert(id, t.clone());
         }
         t
     };
-    let ta = operand(a, ids[0], a_rows);
-    let tb = operand(b, ids[1], b_rows);
+    let ta = operand(a, ids[0]);
+    let tb = operand(b, ids[1]);
     let (va, vb) = (
         ta.create_view(&Default::default()),
         tb.create_view(&Default::default()),
