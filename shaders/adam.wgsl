@@ -103,3 +103,39 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     store4(i, adam4(wg[i], wm[i], wv[i], wp[i]));
 }
+
+// The vec4 update reading g, m, v and θ from RGBA32F textures (64 texels a
+// row, texel i at (i % 64, i / 64)), for llvmpipe: a texel fetch brings four
+// floats per lane for about 1.3 ns, where a storage load of a vec4 is a loop
+// over the lanes and a uniform window is capped at 64 KiB (16,384 values a
+// dispatch). The values are first copied into the textures (memcpys), four
+// textures that every parameter of a step reuses in turn; the step count
+// comes through a uniform binding of the state buffer, which llvmpipe reads
+// once for all lanes. Bindings: 0 tg, 1 ustate, 2 param4, 3 m4, 4 v4 (this
+// parameter), 5 p, 6 tm, 7 tv, 8 tp.
+@group(0) @binding(0) var tg: texture_2d<f32>;
+@group(0) @binding(1) var<uniform> ustate: vec4<u32>;
+@group(0) @binding(6) var tm: texture_2d<f32>;
+@group(0) @binding(7) var tv: texture_2d<f32>;
+@group(0) @binding(8) var tp: texture_2d<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y * 65535u * 64u + gid.x;
+    if i >= p.n / 4u {
+        return;
+    }
+    let at = vec2<u32>(i & 63u, i >> 6u);
+    let g = textureLoad(tg, at, 0);
+    let m = textureLoad(tm, at, 0);
+    let v = textureLoad(tv, at, 0);
+    let param = textureLoad(tp, at, 0);
+    let t = f32(ustate.x + 1u);
+    let mi = p.beta1 * m + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * v + (1.0 - p.beta2) * g * g;
+    let m_hat = mi / (1.0 - pow(p.beta1, t));
+    let v_hat = vi / (1.0 - pow(p.beta2, t));
+    m4[i] = mi;
+    v4[i] = vi;
+    param4[i] = param - p.lr * m_hat / (sqrt(v_hat) + p.eps);
+}

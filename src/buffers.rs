@@ -194,11 +194,14 @@ impl Context {
     /// kernel once per kind of texture it reads, and a power-of-two height
     /// is a kind of its own, so one row more keeps every such texture alike.
     pub fn operand_texture(&self, label: &str, rows: u32) -> wgpu::Texture {
-        let height = if rows.is_power_of_two() { rows + 1 } else { rows };
-        self.counters.allocated_bytes.fetch_add(
-            height as u64 * TEXTURE_ROW as u64 * 4,
-            Ordering::Relaxed,
-        );
+        let height = if rows.is_power_of_two() {
+            rows + 1
+        } else {
+            rows
+        };
+        self.counters
+            .allocated_bytes
+            .fetch_add(height as u64 * TEXTURE_ROW as u64 * 4, Ordering::Relaxed);
         self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some(label),
             size: wgpu::Extent3d {
@@ -213,6 +216,11 @@ impl Context {
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         })
+    }
+
+    /// Whether the device holds operand textures of `len` floats.
+    pub fn fits_texture_rows(&self, len: usize) -> bool {
+        (CopyTarget::texture_rows(len) as u64) < self.limits.max_texture_dimension_2d as u64
     }
 
     /// Whether `x` can be copied into an operand texture whole: the device

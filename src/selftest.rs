@@ -546,6 +546,48 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         }
         c.check("adam_update", format!("{n} params, 3 steps"), &gp, &p)?;
     }
+    // The texture variant (CPU adapters): parameters of one and several
+    // texture rows sharing one set of textures, three steps in one recording.
+    let sizes = [4, 132, 1028, 65540];
+    let textures = adam::AdamTextures::new(c.ctx, 65540);
+    let state = c.ctx.zeros("state", 2);
+    let mut params = Vec::new();
+    for &n in &sizes {
+        let (p, gp) = c.input(n, -1.0, 1.0);
+        let (m, gm) = c.input(n, -0.1, 0.1);
+        let (v, gv) = c.input(n, 0.0, 0.1);
+        params.push(((p, gp), (m, gm), (v, gv)));
+    }
+    let mut dispatches = Vec::new();
+    let mut fits = true;
+    for t in 1..=3u32 {
+        for ((p, gp), (m, gm), (v, gv)) in &mut params {
+            let (g, gg) = c.input(p.len(), -1.0, 1.0);
+            fits &= textures.fit(c.ctx, &gg, &state, [gp, gm, gv]);
+            if !fits {
+                break;
+            }
+            adam::reference(cfg, t, p, &g, m, v);
+            dispatches.push(adam::update_texture(
+                c.ctx,
+                cfg,
+                &gg,
+                &state,
+                (gp, gm, gv),
+                &textures,
+            )?);
+        }
+        dispatches.push(data::state_advance(c.ctx, &state, 1)?);
+    }
+    if fits {
+        c.ctx.run(&dispatches)?;
+        for ((p, gp), (m, gm), (v, gv)) in &params {
+            let shape = format!("{} params, 3 steps", p.len());
+            c.check("adam_update_texture", shape.clone(), gp, p)?;
+            c.check("adam_update_texture m", shape.clone(), gm, m)?;
+            c.check("adam_update_texture v", shape, gv, v)?;
+        }
+    }
     // The staged variant (CPU adapters): one window, a partial last window,
     // several chunks with a partial last one.
     let w = crate::kernels::WINDOW;

@@ -239,9 +239,20 @@ impl Executor {
             batch,
         }) = &opts.train
         {
-            // On CPU adapters Adam reads through uniform windows of staged
-            // copies (three times as fast on llvmpipe; see adam.wgsl).
-            let stage = if ctx.is_software() {
+            // On CPU adapters Adam reads its inputs from textures it copies
+            // them into, else through uniform windows of staged copies (both
+            // far cheaper on llvmpipe than storage loads; see adam.wgsl).
+            let largest = grads
+                .iter()
+                .map(|&(p, _)| exec.graph.tensor(p).numel())
+                .max();
+            let textures = match largest {
+                Some(n) if ctx.is_software() && ctx.fits_texture_rows(n) => {
+                    Some(adam::AdamTextures::new(ctx, n))
+                }
+                _ => None,
+            };
+            let stage = if ctx.is_software() && textures.is_none() {
                 exec.adam_stage(ctx, grads)
             } else {
                 None
@@ -253,8 +264,12 @@ impl Executor {
                 let k = opts.params.index(name).unwrap();
                 let (g, p) = (exec.buf(*grad), &opts.params.values[k]);
                 let (m, v) = (&opts.params.m[k], &opts.params.v[k]);
-                match &stage {
-                    Some((stage, chunk)) if adam::staged_fits(ctx, g, p) => {
+                match (&textures, &stage) {
+                    (Some(t), _) if t.fit(ctx, g, opts.state, [p, m, v]) => {
+                        let d = adam::update_texture(ctx, *cfg, g, opts.state, (p, m, v), t)?;
+                        exec.dispatches.push(d);
+                    }
+                    (_, Some((stage, chunk))) if adam::staged_fits(ctx, g, p) => {
                         let ds = adam::update_staged(
                             ctx,
                             *cfg,

@@ -171,6 +171,101 @@ pub fn update_staged(
     Ok(out)
 }
 
+/// The four textures (g, m, v, θ) that [`update_texture`] copies a
+/// parameter's values into; every parameter of a step reuses them in turn.
+pub struct AdamTextures {
+    textures: [wgpu::Texture; 4],
+    rows: u32,
+}
+
+impl AdamTextures {
+    /// Textures for parameters of up to `largest` values.
+    pub fn new(ctx: &Context, largest: usize) -> Self {
+        let rows = CopyTarget::texture_rows(largest);
+        let textures =
+            ["adam g", "adam m", "adam v", "adam θ"].map(|l| ctx.operand_texture(l, rows));
+        Self { textures, rows }
+    }
+
+    /// Whether [`update_texture`] can update `param` on this device: a
+    /// length that is a multiple of 4, 16-byte aligned slices that fit the
+    /// textures, and a state buffer that binds as a 16-byte uniform.
+    pub fn fit(
+        &self,
+        ctx: &Context,
+        grad: &GpuSlice,
+        state: &GpuSlice,
+        slices: [&GpuSlice; 3],
+    ) -> bool {
+        let n = slices[0].len;
+        n.is_multiple_of(4)
+            && CopyTarget::texture_rows(n) <= self.rows
+            && grad.len == n
+            && [grad, slices[0], slices[1], slices[2]]
+                .iter()
+                .all(|s| ctx.fits_operand_texture(s))
+            && state
+                .offset
+                .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
+            && state.offset + 16 <= state.buffer.size()
+    }
+}
+
+/// Record one Adam update of `param` that reads g, m, v and θ from
+/// `textures` after copying them in (`adam_update_texture`, for llvmpipe:
+/// see adam.wgsl). Check [`AdamTextures::fit`] first.
+pub fn update_texture(
+    ctx: &Context,
+    cfg: AdamConfig,
+    grad: &GpuSlice,
+    state: &GpuSlice,
+    (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
+    textures: &AdamTextures,
+) -> Result<Dispatch> {
+    check_len("adam", "grad", grad, param.len)?;
+    check_len("adam", "m", m, param.len)?;
+    check_len("adam", "v", v, param.len)?;
+    let rows = CopyTarget::texture_rows(param.len);
+    let copies = [grad, m, v, param]
+        .iter()
+        .zip(&textures.textures)
+        .map(|(from, t)| BufferCopy {
+            from: (*from).clone(),
+            to: CopyTarget::Texture {
+                texture: t.clone(),
+                rows,
+            },
+        })
+        .collect();
+    let views = textures
+        .textures
+        .each_ref()
+        .map(|t| t.create_view(&Default::default()));
+    let ustate = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &state.buffer,
+        offset: state.offset,
+        size: wgpu::BufferSize::new(16),
+    });
+    let mut d = dispatch_bound(
+        ctx,
+        ("adam", "adam_update_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&views[0])),
+            (1, ustate),
+            (2, param.binding()),
+            (3, m.binding()),
+            (4, v.binding()),
+            (6, wgpu::BindingResource::TextureView(&views[1])),
+            (7, wgpu::BindingResource::TextureView(&views[2])),
+            (8, wgpu::BindingResource::TextureView(&views[3])),
+        ],
+        (5, &Params::new(cfg, param.len)),
+        grid_1d(param.len / 4, 64),
+    )?;
+    d.copies = copies;
+    Ok(d)
+}
+
 /// CPU reference: one update at step t (1-based), in place.
 pub fn reference(
     cfg: AdamConfig,
