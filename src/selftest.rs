@@ -547,9 +547,10 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         c.check("adam_update", format!("{n} params, 3 steps"), &gp, &p)?;
     }
     // The texture variant (CPU adapters): parameters of one and several
-    // texture rows sharing one set of textures, three steps in one recording.
-    let sizes = [4, 132, 1028, 65540];
-    let textures = adam::AdamTextures::new(c.ctx, 65540);
+    // texture rows, and one of two chunks, sharing one set of textures,
+    // three steps in one recording.
+    let sizes = [4, 132, 1028, 65540, adam::TEXTURE_CHUNK + 132];
+    let textures = adam::AdamTextures::new(c.ctx, adam::TEXTURE_CHUNK + 132);
     let state = c.ctx.zeros("state", 2);
     let mut params = Vec::new();
     for &n in &sizes {
@@ -568,7 +569,7 @@ fn check_adam(c: &mut Checker) -> Result<()> {
                 break;
             }
             adam::reference(cfg, t, p, &g, m, v);
-            dispatches.push(adam::update_texture(
+            dispatches.extend(adam::update_texture(
                 c.ctx,
                 cfg,
                 &gg,

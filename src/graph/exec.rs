@@ -267,7 +267,7 @@ impl Executor {
                 match (&textures, &stage) {
                     (Some(t), _) if t.fit(ctx, g, opts.state, [p, m, v]) => {
                         let d = adam::update_texture(ctx, *cfg, g, opts.state, (p, m, v), t)?;
-                        exec.dispatches.push(d);
+                        exec.dispatches.extend(d);
                     }
                     (_, Some((stage, chunk))) if adam::staged_fits(ctx, g, p) => {
                         let ds = adam::update_staged(

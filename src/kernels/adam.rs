@@ -171,20 +171,31 @@ pub fn update_staged(
     Ok(out)
 }
 
+/// The most values [`update_texture`] updates in one dispatch: 1 MiB per
+/// texture, so that the four textures stay small beside the model (a 3136 ×
+/// 256 weight takes four dispatches).
+pub const TEXTURE_CHUNK: usize = 1 << 18;
+
 /// The four textures (g, m, v, θ) that [`update_texture`] copies a
-/// parameter's values into; every parameter of a step reuses them in turn.
+/// parameter's values into; every parameter (and every chunk of a large
+/// one) of a step reuses them in turn.
 pub struct AdamTextures {
     textures: [wgpu::Texture; 4],
-    rows: u32,
+    /// Values per dispatch: whole rows of the textures.
+    chunk: usize,
 }
 
 impl AdamTextures {
-    /// Textures for parameters of up to `largest` values.
+    /// Textures for parameters of up to `largest` values (larger ones are
+    /// updated a chunk at a time).
     pub fn new(ctx: &Context, largest: usize) -> Self {
-        let rows = CopyTarget::texture_rows(largest);
+        let rows = CopyTarget::texture_rows(largest.min(TEXTURE_CHUNK));
         let textures =
             ["adam g", "adam m", "adam v", "adam θ"].map(|l| ctx.operand_texture(l, rows));
-        Self { textures, rows }
+        Self {
+            textures,
+            chunk: rows as usize * crate::buffers::TEXTURE_ROW,
+        }
     }
 
     /// Whether [`update_texture`] can update `param` on this device: a
@@ -199,7 +210,6 @@ impl AdamTextures {
     ) -> bool {
         let n = slices[0].len;
         n.is_multiple_of(4)
-            && CopyTarget::texture_rows(n) <= self.rows
             && grad.len == n
             && [grad, slices[0], slices[1], slices[2]]
                 .iter()
@@ -213,7 +223,8 @@ impl AdamTextures {
 
 /// Record one Adam update of `param` that reads g, m, v and θ from
 /// `textures` after copying them in (`adam_update_texture`, for llvmpipe:
-/// see adam.wgsl). Check [`AdamTextures::fit`] first.
+/// see adam.wgsl), one dispatch per chunk of the textures' size. Check
+/// [`AdamTextures::fit`] first.
 pub fn update_texture(
     ctx: &Context,
     cfg: AdamConfig,
@@ -221,10 +232,33 @@ pub fn update_texture(
     state: &GpuSlice,
     (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
     textures: &AdamTextures,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_len("adam", "grad", grad, param.len)?;
     check_len("adam", "m", m, param.len)?;
     check_len("adam", "v", v, param.len)?;
+    let range = |s: &GpuSlice, start: usize, len: usize| GpuSlice {
+        buffer: s.buffer.clone(),
+        offset: s.offset + start as u64 * 4,
+        len,
+    };
+    (0..param.len)
+        .step_by(textures.chunk)
+        .map(|c0| {
+            let len = textures.chunk.min(param.len - c0);
+            let [g, p, m, v] = [grad, param, m, v].map(|s| range(s, c0, len));
+            update_texture_chunk(ctx, cfg, &g, state, (&p, &m, &v), textures)
+        })
+        .collect()
+}
+
+fn update_texture_chunk(
+    ctx: &Context,
+    cfg: AdamConfig,
+    grad: &GpuSlice,
+    state: &GpuSlice,
+    (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
+    textures: &AdamTextures,
+) -> Result<Dispatch> {
     let rows = CopyTarget::texture_rows(param.len);
     let copies = [grad, m, v, param]
         .iter()
