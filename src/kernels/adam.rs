@@ -245,26 +245,28 @@ pub fn update_texture(
         .step_by(textures.chunk)
         .map(|c0| {
             let len = textures.chunk.min(param.len - c0);
-            let [g, p, m, v] = [grad, param, m, v].map(|s| range(s, c0, len));
-            update_texture_chunk(ctx, cfg, &g, state, (&p, &m, &v), textures)
+            let chunk = [grad, m, v, param].map(|s| range(s, c0, len));
+            texture_chunk(ctx, cfg, state, &chunk, textures)
         })
         .collect()
 }
 
-fn update_texture_chunk(
+/// One `adam_update_texture` dispatch for `[g, m, v, θ]`, a chunk of a parameter.
+fn texture_chunk(
     ctx: &Context,
     cfg: AdamConfig,
-    grad: &GpuSlice,
     state: &GpuSlice,
-    (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
+    chunk: &[GpuSlice; 4],
     textures: &AdamTextures,
 ) -> Result<Dispatch> {
+    let [_, m, v, param] = chunk;
     let rows = CopyTarget::texture_rows(param.len);
-    let copies = [grad, m, v, param]
+    // g, m, v, θ into the textures of the same order.
+    let copies = chunk
         .iter()
         .zip(&textures.textures)
         .map(|(from, t)| BufferCopy {
-            from: (*from).clone(),
+            from: from.clone(),
             to: CopyTarget::Texture {
                 texture: t.clone(),
                 rows,
