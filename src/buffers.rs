@@ -218,19 +218,20 @@ impl Context {
         })
     }
 
-    /// Whether the device holds operand textures of `len` floats.
-    pub fn fits_texture_rows(&self, len: usize) -> bool {
-        (CopyTarget::texture_rows(len) as u64) < self.limits.max_texture_dimension_2d as u64
+    /// Whether `x`, or any run of its whole texture rows, can be copied into
+    /// an operand texture: it starts 16-byte aligned and the copy's whole
+    /// rows stay inside the buffer.
+    pub fn copies_into_texture(&self, x: &GpuSlice) -> bool {
+        let rows = CopyTarget::texture_rows(x.len) as u64;
+        x.offset.is_multiple_of(16) && x.offset + rows * TEXTURE_ROW as u64 * 4 <= x.buffer.size()
     }
 
-    /// Whether `x` can be copied into an operand texture whole: the device
-    /// holds textures that high, and the copy's whole rows stay inside the
-    /// buffer.
+    /// Whether `x` can be copied into one operand texture whole: as
+    /// [`Context::copies_into_texture`], and the device holds a texture that
+    /// high (with the row [`Context::operand_texture`] may add).
     pub fn fits_operand_texture(&self, x: &GpuSlice) -> bool {
         let rows = CopyTarget::texture_rows(x.len) as u64;
-        rows < self.limits.max_texture_dimension_2d as u64
-            && x.offset.is_multiple_of(16)
-            && x.offset + rows * TEXTURE_ROW as u64 * 4 <= x.buffer.size()
+        rows < self.limits.max_texture_dimension_2d as u64 && self.copies_into_texture(x)
     }
 
     /// A zero-filled storage buffer of `len` 4-byte elements.

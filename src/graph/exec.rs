@@ -246,12 +246,9 @@ impl Executor {
                 .iter()
                 .map(|&(p, _)| exec.graph.tensor(p).numel())
                 .max();
-            let textures = match largest {
-                Some(n) if ctx.is_software() && ctx.fits_texture_rows(n) => {
-                    Some(adam::AdamTextures::new(ctx, n))
-                }
-                _ => None,
-            };
+            let textures = largest
+                .filter(|_| ctx.is_software())
+                .map(|n| adam::AdamTextures::new(ctx, n));
             let stage = if ctx.is_software() && textures.is_none() {
                 exec.adam_stage(ctx, grads)
             } else {

@@ -199,8 +199,10 @@ impl AdamTextures {
     }
 
     /// Whether [`update_texture`] can update `param` on this device: a
-    /// length that is a multiple of 4, 16-byte aligned slices that fit the
-    /// textures, and a state buffer that binds as a 16-byte uniform.
+    /// length that is a multiple of 4, slices whose texture rows copy (any
+    /// length: a chunk at a time), and a state buffer that binds as a
+    /// 16-byte uniform. The textures themselves (1,025 rows at most) fit
+    /// every device: WebGPU guarantees 8,192.
     pub fn fit(
         &self,
         ctx: &Context,
@@ -213,7 +215,7 @@ impl AdamTextures {
             && grad.len == n
             && [grad, slices[0], slices[1], slices[2]]
                 .iter()
-                .all(|s| ctx.fits_operand_texture(s))
+                .all(|s| ctx.copies_into_texture(s))
             && state
                 .offset
                 .is_multiple_of(ctx.limits.min_uniform_buffer_offset_alignment as u64)
