@@ -45,7 +45,7 @@ pub fn gather_rows(
         perm_len: perm.len as u32,
         _pad: 0,
     };
-    let vec4 = dim.is_multiple_of(4) && [data, out].iter().all(|s| s.offset.is_multiple_of(16));
+    let vec4 = super::activations::vec4_fits(dim, &[data, out]);
     let (entry, per) = if vec4 {
         ("gather_rows_vec4", 4)
     } else {
