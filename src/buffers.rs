@@ -218,6 +218,27 @@ impl Context {
         })
     }
 
+    /// An operand texture (see [`Context::operand_texture`]) shared by every
+    /// dispatch that asks for the same `role` and `rows`: for copies that
+    /// live only from one dispatch of an op to the next (a convolution's
+    /// input), so that the layers of a model and the plans of one context
+    /// hold one, not one each. Safe because the queue runs dispatches in
+    /// order and each user fills the texture right before it reads it.
+    pub fn scratch_texture(&self, role: &'static str, rows: u32) -> wgpu::Texture {
+        let mut made = self.scratch_textures.lock().unwrap();
+        made.entry((role, rows))
+            .or_insert_with(|| self.operand_texture(role, rows))
+            .clone()
+    }
+
+    /// A storage buffer of `len` floats shared as [`Context::scratch_texture`] is.
+    pub fn scratch_buffer(&self, role: &'static str, len: usize) -> GpuSlice {
+        let mut made = self.scratch_buffers.lock().unwrap();
+        made.entry((role, len))
+            .or_insert_with(|| self.zeros(role, len))
+            .clone()
+    }
+
     /// Whether `x`, or any run of its whole texture rows, can be copied into
     /// an operand texture: it starts 16-byte aligned and the copy's whole
     /// rows stay inside the buffer.

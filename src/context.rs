@@ -177,6 +177,9 @@ pub struct Context {
     adapter: Option<wgpu::Adapter>,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(String, String), wgpu::ComputePipeline>>,
+    /// Scratch textures and buffers by (role, size): see [`Context::scratch_texture`].
+    pub(crate) scratch_textures: Mutex<HashMap<(&'static str, u32), wgpu::Texture>>,
+    pub(crate) scratch_buffers: Mutex<HashMap<(&'static str, usize), crate::buffers::GpuSlice>>,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -380,6 +383,8 @@ impl Context {
             adapter: None,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
+            scratch_textures: Mutex::default(),
+            scratch_buffers: Mutex::default(),
             errors,
         }
     }

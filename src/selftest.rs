@@ -117,6 +117,12 @@ const CONV_SHAPES: &[ConvCase] = &[
     // input gradient) with strides 1 and 3, kernel 5, padding 2.
     ((2, 5, 9, 7), 8, 3, 1, 1),
     ((3, 6, 11, 10), 4, 5, 3, 2),
+    // The texture kernels (K a multiple of 4): batch 130, stride 1 and 3,
+    // padding 0 and 2, K 8, pixels not a multiple of 4 (forward only).
+    ((130, 4, 5, 5), 4, 4, 1, 1),
+    ((3, 5, 9, 11), 12, 4, 1, 2),
+    ((1, 3, 17, 13), 8, 8, 3, 0),
+    ((1, 2, 9, 7), 20, 4, 3, 2),
     // One input channel with K = 2·stride (the single-channel input gradient).
     ((3, 1, 9, 7), 8, 4, 2, 1),
     ((2, 1, 10, 9), 4, 2, 1, 0),
@@ -283,7 +289,9 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
 /// families fall back to the plain kernels on shapes their windows do not
 /// fit, so a check is named for what ran.
 fn family(dispatches: &[Dispatch]) -> &'static str {
-    if dispatches.iter().any(|d| d.label.contains("subgroup")) {
+    if dispatches.iter().any(|d| d.label.ends_with("_texture")) {
+        "_texture"
+    } else if dispatches.iter().any(|d| d.label.contains("subgroup")) {
         "_subgroup"
     } else if dispatches.iter().any(|d| d.label.ends_with("_c1")) {
         "_window_c1"

@@ -15,6 +15,10 @@ pub const SHADERS: &[(&str, &str)] = &[
     ),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
     (
+        "conv2d_texture",
+        include_str!("../shaders/conv2d_texture.wgsl"),
+    ),
+    (
         "conv2d_subgroup",
         include_str!("../shaders/conv2d_subgroup.wgsl"),
     ),

@@ -152,6 +152,10 @@ pub enum Kernels {
     /// broadcasts (conv2d_subgroup.wgsl): CPU adapters with subgroups of
     /// exactly 8 lanes (llvmpipe on AVX2).
     Subgroup,
+    /// The forward and the weight gradient as implicit GEMMs over x in a
+    /// texture (conv2d_texture.wgsl) where K is a multiple of 4; the rest
+    /// as `Subgroup`.
+    Texture,
 }
 
 impl Kernels {
@@ -160,7 +164,7 @@ impl Kernels {
         if !ctx.is_software() {
             Kernels::Plain
         } else if super::matmul::subgroups_of_8(ctx) {
-            Kernels::Subgroup
+            Kernels::Texture
         } else {
             Kernels::Window
         }
@@ -171,6 +175,7 @@ impl Kernels {
         let mut out = vec![Kernels::Plain, Kernels::Window];
         if super::matmul::subgroups_of_8(ctx) {
             out.push(Kernels::Subgroup);
+            out.push(Kernels::Texture);
         }
         out
     }
@@ -226,6 +231,11 @@ pub fn forward_with(
     if let Some(b) = bias {
         check_len("conv2d", "bias", b, s.d)?;
     }
+    if kernels == Kernels::Texture {
+        if let Some(out) = super::conv2d_texture::forward(ctx, s, x, w, bias, y, relu)? {
+            return Ok(out);
+        }
+    }
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let r = s.c * s.k * s.k;
@@ -237,7 +247,9 @@ pub fn forward_with(
     if kernels != Kernels::Plain && r.is_multiple_of(4) {
         if let (Some(dc), Some(per)) = (dc, per) {
             let (file, entry, lanes) = match kernels {
-                Kernels::Subgroup => ("conv2d_subgroup", "conv2d_forward_subgroup", 8),
+                Kernels::Subgroup | Kernels::Texture => {
+                    ("conv2d_subgroup", "conv2d_forward_subgroup", 8)
+                }
                 _ => ("conv2d", "conv2d_forward_xwindow", 16),
             };
             let mut out = Vec::new();
@@ -337,7 +349,7 @@ fn backward_input_windows(
     } else if s.c <= 4 {
         let lanes = s.h * s.stride * groups_per_row;
         ("conv2d", "conv2d_backward_input_window4x", 4, lanes, 16, 1)
-    } else if kernels == Kernels::Subgroup {
+    } else if matches!(kernels, Kernels::Subgroup | Kernels::Texture) {
         let lanes = s.h.div_ceil(s.stride) * groups_per_row;
         let entry = "conv2d_backward_input_subgroup";
         ("conv2d_subgroup", entry, WINDOW_CHANNELS, lanes, 8, phases)
@@ -502,7 +514,15 @@ pub fn backward_weight_with(
     dw: &GpuSlice,
 ) -> Result<Vec<Dispatch>> {
     let (nx, nw, ny) = s.sizes();
-    if kernels == Kernels::Subgroup {
+    if kernels == Kernels::Texture {
+        check_len("conv2d_backward_weight", "x", x, nx)?;
+        check_len("conv2d_backward_weight", "dy", dy, ny)?;
+        check_len("conv2d_backward_weight", "dw", dw, nw)?;
+        if let Some(out) = super::conv2d_texture::backward_weight(ctx, s, x, dy, dw)? {
+            return Ok(out);
+        }
+    }
+    if matches!(kernels, Kernels::Subgroup | Kernels::Texture) {
         check_len("conv2d_backward_weight", "x", x, nx)?;
         check_len("conv2d_backward_weight", "dy", dy, ny)?;
         check_len("conv2d_backward_weight", "dw", dw, nw)?;

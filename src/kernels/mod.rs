@@ -8,6 +8,7 @@ pub mod activations;
 pub mod adam;
 pub mod compare;
 pub mod conv2d;
+pub mod conv2d_texture;
 pub mod conv_transpose2d;
 pub mod data;
 pub mod matmul;

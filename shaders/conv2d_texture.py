@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Writes conv2d_texture.wgsl: convolutions whose kernel size is a multiple of
+4 as implicit GEMMs on CPU adapters (llvmpipe), x read from an RGBA32F
+texture. Run: python3 shaders/conv2d_texture.py
+
+The block and the inner loop are matmul_texture.py's (16 × 32 blocks of C per
+8-lane workgroup, 4 k values a step); what changes is where the im2col
+operand comes from: each of its texels (taps kw .. kw + 3 of one input row,
+for one output pixel) is built from two texels of x, shifted and masked,
+instead of being read from a stored im2col matrix. Writing that matrix out
+first cost more than the product on lavapipe (about 20 ms for conv2's 3.2 M
+values: every store and every address goes lane by lane there)."""
+
+R = 16  # rows of C per workgroup (as matmul_texture.py)
+C = 4  # columns per lane
+lines = []
+w = lines.append
+w(f"""// Convolutions on CPU adapters (llvmpipe) as implicit GEMMs reading x
+// from an RGBA32F texture (src/kernels/conv2d_texture.rs records them).
+//
+// Why: the uniform-window kernels (conv2d_subgroup.wgsl) see a few images of
+// x at a time, so conv2 is 128 small dispatches per pass; a texture holds all
+// of x, and the product runs as one dispatch with matmul_texture.wgsl's
+// block (16 × 32 of the output per 8-lane workgroup, 4 k values a step).
+//
+// The im2col operand (rows: output pixels (n, oh, ow); columns: taps (c,
+// kh, kw) in w's order) is never stored: with K a multiple of 4, four
+// consecutive taps are kw .. kw + 3 of one input row, four neighbouring
+// floats of x, which two texel fetches, a shift and a mask give.
+//
+// Textures hold a tensor of L floats in 64 texels (256 floats) per row, texel
+// t at (t % 64, t / 64), as in matmul_texture.wgsl.
+//
+// shaders/conv2d_texture.py writes this file; change that and rerun it.
+
+struct ConvTxParams {{
+    c: u32,
+    h: u32,
+    w: u32,
+    d: u32,
+    ho: u32,
+    wo: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    relu: u32,
+    // C·K·K and N·Ho·Wo.
+    taps: u32,
+    pixels: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}}
+
+@group(0) @binding(0) var tex_x: texture_2d<f32>;
+// forward: w (D, C·K·K); weight gradient: dy as rows (n, oh, ow) of D.
+@group(0) @binding(1) var tex_o: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> cbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cdw4: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> cp: ConvTxParams;
+
+fn fetch(t: u32) -> vec4<f32> {{
+    return textureLoad(tex_o, vec2<u32>(t & 63u, t >> 6u), 0);
+}}
+
+fn fetch_x(t: i32) -> vec4<f32> {{
+    let u = u32(max(t, 0));
+    return textureLoad(tex_x, vec2<u32>(u & 63u, u >> 6u), 0);
+}}
+
+// x at linear index i and the next three, where i is tap (c, kh, kw) of a
+// pixel whose window starts at input row iy and column ix - kw: (iy, ix)
+// is the first tap's position. 0 where a tap falls in the padding. A valid
+// tap's index is never negative, so clamping the texel index at 0 only
+// changes values that are masked.
+fn run(i: i32, iy: i32, ix: i32) -> vec4<f32> {{
+    let cols = vec4<i32>(ix) + vec4<i32>(0, 1, 2, 3);
+    let inside = vec4<bool>(iy >= 0 && iy < i32(cp.h)) & (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.w)));
+    let t = i >> 2u;
+    let a = fetch_x(t);
+    let b = fetch_x(t + 1);
+    let s = i & 3;
+    let lo = select(a, vec4<f32>(a.yzw, b.x), s == 1);
+    let hi = select(vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz), s == 3);
+    return select(vec4<f32>(0.0), select(lo, hi, s >= 2), inside);
+}}
+
+// Where pixel `pix` (counted over the batch) reads its taps: (index of x at
+// tap (0, 0, 0), its input row, its input column), with that tap's window
+// corner possibly in the padding.
+fn pixel_origin(pix: u32) -> vec3<i32> {{
+    let hw = cp.ho * cp.wo;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let oh = p / cp.wo;
+    let ow = p - oh * cp.wo;
+    let iy = i32(oh * cp.stride) - i32(cp.pad);
+    let ix = i32(ow * cp.stride) - i32(cp.pad);
+    return vec3<i32>(i32(n * cp.c * cp.h * cp.w) + iy * i32(cp.w) + ix, iy, ix);
+}}
+
+// Tap r's (offset of x from the pixel's tap (0, 0, 0), kh, kw).
+fn tap_offset(r: u32) -> vec3<i32> {{
+    let kk = cp.k * cp.k;
+    let c = r / kk;
+    let kh = (r - c * kk) / cp.k;
+    let kw = r - c * kk - kh * cp.k;
+    return vec3<i32>(i32(c * cp.h * cp.w + kh * cp.w + kw), i32(kh), i32(kw));
+}}
+
+// y of pixel `pix`, channels c0 .. c0 + 3: the bias (read once per lane),
+// ReLU, four stores.
+fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {{
+    if pix >= cp.pixels {{
+        return;
+    }}
+    let hw = cp.ho * cp.wo;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    var v = value + bias;
+    if cp.relu == 1u {{
+        v = max(v, vec4<f32>(0.0));
+    }}
+    let first = (n * cp.d + c0) * hw + p;
+    cy[first] = v.x;
+    cy[first + hw] = v.y;
+    cy[first + 2u * hw] = v.z;
+    cy[first + 3u * hw] = v.w;
+}}
+
+// dw row d, taps c0 .. c0 + 3: one vec4 store.
+fn store_dw(d: u32, c0: u32, value: vec4<f32>) {{
+    if d >= cp.d {{
+        return;
+    }}
+    cdw4[(d * cp.taps + c0) / 4u] = value;
+}}""")
+
+
+def accumulate(a_of, b_of):
+    """The step's products: row r's four broadcasts, then each accumulator
+    one sum of four products (as matmul_texture.py)."""
+    for r in range(R):
+        for t in range(4):
+            w(f"        let s{t}_{r} = {a_of(r, t)};")
+        for c in range(C):
+            p = [f"s{t}_{r} * {b_of(t, c)}" for t in range(4)]
+            w(f"        acc{r}_{c} += ({p[0]} + {p[1]}) + ({p[2]} + {p[3]});")
+
+
+def epilogue(store, row0, extra=""):
+    w(f"    var out: array<f32, {4 * R}>;")
+    for r in range(R):
+        for c in range(C):
+            w(f"    out[{4 * r + c}] = acc{r}_{c};")
+    # One store site in a loop (llvmpipe compiles each storage access as a
+    # loop over the lanes: sixteen sites would multiply the JIT time).
+    w(f"    for (var r = 0u; r < {R}u; r++) {{")
+    w(f"        {store}({row0} + r, c0, {extra}vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
+    w("    }")
+    w("}")
+
+
+# Forward: C (pixels × D) = im2col(x) · wᵀ, stored into y (N, D, Ho, Wo).
+w(f"""
+// y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
+// columns output channels: lane l computes channels c0 .. c0 + 3 of pixels
+// r0 .. r0 + {R - 1}, and fetches the im2col texels of pixels r0 + l + 8q that
+// every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_forward_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""")
+for r in range(R):
+    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+for q in range(R // 8):
+    w(f"    let o{q} = pixel_origin(min(r0 + {8 * q}u + l, cp.pixels - 1u));")
+w("""    // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes past
+    // D compute on a copy of the last and store nothing).
+    let k4 = cp.taps / 4u;
+    var pb = min(c0, cp.d - 4u) * k4;
+    // Tap (c, kh, kw) of the step's first k value, stepped without divisions.
+    var toff = 0;
+    var kh = 0;
+    var kw = 0;
+    let hw = i32(cp.h * cp.w);
+    let row = i32(cp.w);
+    let k = i32(cp.k);
+    for (var kb = 0u; kb < cp.taps; kb += 4u) {""")
+for q in range(R // 8):
+    w(f"        let a{q} = run(o{q}.x + toff, o{q}.y + kh, o{q}.z + kw);")
+for i in range(4):
+    off = "" if i == 0 else (" + k4" if i == 1 else f" + {i}u * k4")
+    w(f"        let f{i} = fetch(pb{off});")
+w("""        pb += 1u;
+        kw += 4;
+        toff += 4;
+        if kw == k {
+            kw = 0;
+            kh += 1;
+            toff += row - k;
+            if kh == k {
+                kh = 0;
+                toff += hw - k * row;
+            }
+        }""")
+accumulate(
+    lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
+    lambda t, c: f"f{c}[{t}]",
+)
+w("    }")
+w("    if c0 >= cp.d {")
+w("        return;")
+w("    }")
+w("""    var bias = vec4<f32>(0.0);
+    if cp.has_bias == 1u {
+        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
+    }""")
+epilogue("store_y", "r0", "bias, ")
+
+# Weight gradient: dw (D × C·K·K) = rows(dy)ᵀ · im2col(x).
+w(f"""
+// dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output
+// channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
+// channels r0 .. r0 + {R - 1}. A is dy as rows (n, oh, ow) of D (stored (k, m), as
+// matmul_texture_t reads it); B is im2col(x), four pixels a step, the same
+// pixels for every lane.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""")
+for r in range(R):
+    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+w("    // Lane l fetches channels r0 + 8q + 4(l / 4) .. + 3 of pixel kb + l % 4.")
+for q in range(R // 8):
+    w(f"    var pa{q} = ((l & 3u) * cp.d + min(r0 + {8 * q}u + 4u * (l >> 2u), cp.d - 4u)) / 4u;")
+w("""    // This lane's four taps (clamped like the channels).
+    let tap = tap_offset(min(c0, cp.taps - 4u));
+    // Pixel kb's (n, oh, ow) and where its taps start, stepped without divisions.
+    let hw = cp.ho * cp.wo;
+    let image = i32(cp.c * cp.h * cp.w);
+    let s = i32(cp.stride);
+    let row = i32(cp.w);
+    var ow = 0u;
+    var oh = 0u;
+    var iy = -i32(cp.pad);
+    var ix = -i32(cp.pad);
+    var origin = iy * row + ix;
+    for (var kb = 0u; kb < cp.pixels; kb += 4u) {""")
+for q in range(R // 8):
+    w(f"        let a{q} = fetch(pa{q});")
+    w(f"        pa{q} += cp.d;")
+for i in range(4):
+    w(f"        let f{i} = run(origin + tap.x, iy + tap.y, ix + tap.z);")
+    w("""        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }""")
+accumulate(
+    lambda r, t: f"subgroupBroadcast(a{r // 8}[{(r % 8) & 3}], {t + 4 * ((r % 8) >> 2)}u)",
+    lambda t, c: f"f{t}[{c}]",
+)
+w("    }")
+w("    if c0 >= cp.taps {")
+w("        return;")
+w("    }")
+epilogue("store_dw", "r0")
+
+w("""
+// dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,
+// the weight gradient's A: gid.x is a group of four channels, gid.y the
+// pixel, gid.z the image. (Texel fetches: a storage load costs about three
+// times as much per float on llvmpipe.) The rows go to cdw4.
+
+fn dy_at(i: u32) -> f32 {
+    return fetch(i >> 2u)[i & 3u];
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_rows_from_nchw(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let hw = cp.ho * cp.wo;
+    if 4u * gid.x >= cp.d || gid.y >= hw {
+        return;
+    }
+    let first = (gid.z * cp.d + 4u * gid.x) * hw + gid.y;
+    let v = vec4<f32>(dy_at(first), dy_at(first + hw), dy_at(first + 2u * hw), dy_at(first + 3u * hw));
+    cdw4[((gid.z * hw + gid.y) * cp.d) / 4u + gid.x] = v;
+}""")
+open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")

@@ -1,0 +1,721 @@
+// Convolutions on CPU adapters (llvmpipe) as implicit GEMMs reading x
+// from an RGBA32F texture (src/kernels/conv2d_texture.rs records them).
+//
+// Why: the uniform-window kernels (conv2d_subgroup.wgsl) see a few images of
+// x at a time, so conv2 is 128 small dispatches per pass; a texture holds all
+// of x, and the product runs as one dispatch with matmul_texture.wgsl's
+// block (16 × 32 of the output per 8-lane workgroup, 4 k values a step).
+//
+// The im2col operand (rows: output pixels (n, oh, ow); columns: taps (c,
+// kh, kw) in w's order) is never stored: with K a multiple of 4, four
+// consecutive taps are kw .. kw + 3 of one input row, four neighbouring
+// floats of x, which two texel fetches, a shift and a mask give.
+//
+// Textures hold a tensor of L floats in 64 texels (256 floats) per row, texel
+// t at (t % 64, t / 64), as in matmul_texture.wgsl.
+//
+// shaders/conv2d_texture.py writes this file; change that and rerun it.
+
+struct ConvTxParams {
+    c: u32,
+    h: u32,
+    w: u32,
+    d: u32,
+    ho: u32,
+    wo: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    relu: u32,
+    // C·K·K and N·Ho·Wo.
+    taps: u32,
+    pixels: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var tex_x: texture_2d<f32>;
+// forward: w (D, C·K·K); weight gradient: dy as rows (n, oh, ow) of D.
+@group(0) @binding(1) var tex_o: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> cbias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cdw4: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> cp: ConvTxParams;
+
+fn fetch(t: u32) -> vec4<f32> {
+    return textureLoad(tex_o, vec2<u32>(t & 63u, t >> 6u), 0);
+}
+
+fn fetch_x(t: i32) -> vec4<f32> {
+    let u = u32(max(t, 0));
+    return textureLoad(tex_x, vec2<u32>(u & 63u, u >> 6u), 0);
+}
+
+// x at linear index i and the next three, where i is tap (c, kh, kw) of a
+// pixel whose window starts at input row iy and column ix - kw: (iy, ix)
+// is the first tap's position. 0 where a tap falls in the padding. A valid
+// tap's index is never negative, so clamping the texel index at 0 only
+// changes values that are masked.
+fn run(i: i32, iy: i32, ix: i32) -> vec4<f32> {
+    let cols = vec4<i32>(ix) + vec4<i32>(0, 1, 2, 3);
+    let inside = vec4<bool>(iy >= 0 && iy < i32(cp.h)) & (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.w)));
+    let t = i >> 2u;
+    let a = fetch_x(t);
+    let b = fetch_x(t + 1);
+    let s = i & 3;
+    let lo = select(a, vec4<f32>(a.yzw, b.x), s == 1);
+    let hi = select(vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz), s == 3);
+    return select(vec4<f32>(0.0), select(lo, hi, s >= 2), inside);
+}
+
+// Where pixel `pix` (counted over the batch) reads its taps: (index of x at
+// tap (0, 0, 0), its input row, its input column), with that tap's window
+// corner possibly in the padding.
+fn pixel_origin(pix: u32) -> vec3<i32> {
+    let hw = cp.ho * cp.wo;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let oh = p / cp.wo;
+    let ow = p - oh * cp.wo;
+    let iy = i32(oh * cp.stride) - i32(cp.pad);
+    let ix = i32(ow * cp.stride) - i32(cp.pad);
+    return vec3<i32>(i32(n * cp.c * cp.h * cp.w) + iy * i32(cp.w) + ix, iy, ix);
+}
+
+// Tap r's (offset of x from the pixel's tap (0, 0, 0), kh, kw).
+fn tap_offset(r: u32) -> vec3<i32> {
+    let kk = cp.k * cp.k;
+    let c = r / kk;
+    let kh = (r - c * kk) / cp.k;
+    let kw = r - c * kk - kh * cp.k;
+    return vec3<i32>(i32(c * cp.h * cp.w + kh * cp.w + kw), i32(kh), i32(kw));
+}
+
+// y of pixel `pix`, channels c0 .. c0 + 3: the bias (read once per lane),
+// ReLU, four stores.
+fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+    if pix >= cp.pixels {
+        return;
+    }
+    let hw = cp.ho * cp.wo;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    var v = value + bias;
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let first = (n * cp.d + c0) * hw + p;
+    cy[first] = v.x;
+    cy[first + hw] = v.y;
+    cy[first + 2u * hw] = v.z;
+    cy[first + 3u * hw] = v.w;
+}
+
+// dw row d, taps c0 .. c0 + 3: one vec4 store.
+fn store_dw(d: u32, c0: u32, value: vec4<f32>) {
+    if d >= cp.d {
+        return;
+    }
+    cdw4[(d * cp.taps + c0) / 4u] = value;
+}
+
+// y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
+// columns output channels: lane l computes channels c0 .. c0 + 3 of pixels
+// r0 .. r0 + 15, and fetches the im2col texels of pixels r0 + l + 8q that
+// every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_forward_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let r0 = wid.x * 16u;
+    let c0 = wid.y * 32u + 4u * l;
+    var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
+    var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
+    var acc2_0 = 0.0; var acc2_1 = 0.0; var acc2_2 = 0.0; var acc2_3 = 0.0;
+    var acc3_0 = 0.0; var acc3_1 = 0.0; var acc3_2 = 0.0; var acc3_3 = 0.0;
+    var acc4_0 = 0.0; var acc4_1 = 0.0; var acc4_2 = 0.0; var acc4_3 = 0.0;
+    var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
+    var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
+    var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
+    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
+    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
+    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
+    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
+    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
+    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
+    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
+    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
+    let o0 = pixel_origin(min(r0 + 0u + l, cp.pixels - 1u));
+    let o1 = pixel_origin(min(r0 + 8u + l, cp.pixels - 1u));
+    // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes past
+    // D compute on a copy of the last and store nothing).
+    let k4 = cp.taps / 4u;
+    var pb = min(c0, cp.d - 4u) * k4;
+    // Tap (c, kh, kw) of the step's first k value, stepped without divisions.
+    var toff = 0;
+    var kh = 0;
+    var kw = 0;
+    let hw = i32(cp.h * cp.w);
+    let row = i32(cp.w);
+    let k = i32(cp.k);
+    for (var kb = 0u; kb < cp.taps; kb += 4u) {
+        let a0 = run(o0.x + toff, o0.y + kh, o0.z + kw);
+        let a1 = run(o1.x + toff, o1.y + kh, o1.z + kw);
+        let f0 = fetch(pb);
+        let f1 = fetch(pb + k4);
+        let f2 = fetch(pb + 2u * k4);
+        let f3 = fetch(pb + 3u * k4);
+        pb += 1u;
+        kw += 4;
+        toff += 4;
+        if kw == k {
+            kw = 0;
+            kh += 1;
+            toff += row - k;
+            if kh == k {
+                kh = 0;
+                toff += hw - k * row;
+            }
+        }
+        let s0_0 = subgroupBroadcast(a0[0], 0u);
+        let s1_0 = subgroupBroadcast(a0[1], 0u);
+        let s2_0 = subgroupBroadcast(a0[2], 0u);
+        let s3_0 = subgroupBroadcast(a0[3], 0u);
+        acc0_0 += (s0_0 * f0[0] + s1_0 * f0[1]) + (s2_0 * f0[2] + s3_0 * f0[3]);
+        acc0_1 += (s0_0 * f1[0] + s1_0 * f1[1]) + (s2_0 * f1[2] + s3_0 * f1[3]);
+        acc0_2 += (s0_0 * f2[0] + s1_0 * f2[1]) + (s2_0 * f2[2] + s3_0 * f2[3]);
+        acc0_3 += (s0_0 * f3[0] + s1_0 * f3[1]) + (s2_0 * f3[2] + s3_0 * f3[3]);
+        let s0_1 = subgroupBroadcast(a0[0], 1u);
+        let s1_1 = subgroupBroadcast(a0[1], 1u);
+        let s2_1 = subgroupBroadcast(a0[2], 1u);
+        let s3_1 = subgroupBroadcast(a0[3], 1u);
+        acc1_0 += (s0_1 * f0[0] + s1_1 * f0[1]) + (s2_1 * f0[2] + s3_1 * f0[3]);
+        acc1_1 += (s0_1 * f1[0] + s1_1 * f1[1]) + (s2_1 * f1[2] + s3_1 * f1[3]);
+        acc1_2 += (s0_1 * f2[0] + s1_1 * f2[1]) + (s2_1 * f2[2] + s3_1 * f2[3]);
+        acc1_3 += (s0_1 * f3[0] + s1_1 * f3[1]) + (s2_1 * f3[2] + s3_1 * f3[3]);
+        let s0_2 = subgroupBroadcast(a0[0], 2u);
+        let s1_2 = subgroupBroadcast(a0[1], 2u);
+        let s2_2 = subgroupBroadcast(a0[2], 2u);
+        let s3_2 = subgroupBroadcast(a0[3], 2u);
+        acc2_0 += (s0_2 * f0[0] + s1_2 * f0[1]) + (s2_2 * f0[2] + s3_2 * f0[3]);
+        acc2_1 += (s0_2 * f1[0] + s1_2 * f1[1]) + (s2_2 * f1[2] + s3_2 * f1[3]);
+        acc2_2 += (s0_2 * f2[0] + s1_2 * f2[1]) + (s2_2 * f2[2] + s3_2 * f2[3]);
+        acc2_3 += (s0_2 * f3[0] + s1_2 * f3[1]) + (s2_2 * f3[2] + s3_2 * f3[3]);
+        let s0_3 = subgroupBroadcast(a0[0], 3u);
+        let s1_3 = subgroupBroadcast(a0[1], 3u);
+        let s2_3 = subgroupBroadcast(a0[2], 3u);
+        let s3_3 = subgroupBroadcast(a0[3], 3u);
+        acc3_0 += (s0_3 * f0[0] + s1_3 * f0[1]) + (s2_3 * f0[2] + s3_3 * f0[3]);
+        acc3_1 += (s0_3 * f1[0] + s1_3 * f1[1]) + (s2_3 * f1[2] + s3_3 * f1[3]);
+        acc3_2 += (s0_3 * f2[0] + s1_3 * f2[1]) + (s2_3 * f2[2] + s3_3 * f2[3]);
+        acc3_3 += (s0_3 * f3[0] + s1_3 * f3[1]) + (s2_3 * f3[2] + s3_3 * f3[3]);
+        let s0_4 = subgroupBroadcast(a0[0], 4u);
+        let s1_4 = subgroupBroadcast(a0[1], 4u);
+        let s2_4 = subgroupBroadcast(a0[2], 4u);
+        let s3_4 = subgroupBroadcast(a0[3], 4u);
+        acc4_0 += (s0_4 * f0[0] + s1_4 * f0[1]) + (s2_4 * f0[2] + s3_4 * f0[3]);
+        acc4_1 += (s0_4 * f1[0] + s1_4 * f1[1]) + (s2_4 * f1[2] + s3_4 * f1[3]);
+        acc4_2 += (s0_4 * f2[0] + s1_4 * f2[1]) + (s2_4 * f2[2] + s3_4 * f2[3]);
+        acc4_3 += (s0_4 * f3[0] + s1_4 * f3[1]) + (s2_4 * f3[2] + s3_4 * f3[3]);
+        let s0_5 = subgroupBroadcast(a0[0], 5u);
+        let s1_5 = subgroupBroadcast(a0[1], 5u);
+        let s2_5 = subgroupBroadcast(a0[2], 5u);
+        let s3_5 = subgroupBroadcast(a0[3], 5u);
+        acc5_0 += (s0_5 * f0[0] + s1_5 * f0[1]) + (s2_5 * f0[2] + s3_5 * f0[3]);
+        acc5_1 += (s0_5 * f1[0] + s1_5 * f1[1]) + (s2_5 * f1[2] + s3_5 * f1[3]);
+        acc5_2 += (s0_5 * f2[0] + s1_5 * f2[1]) + (s2_5 * f2[2] + s3_5 * f2[3]);
+        acc5_3 += (s0_5 * f3[0] + s1_5 * f3[1]) + (s2_5 * f3[2] + s3_5 * f3[3]);
+        let s0_6 = subgroupBroadcast(a0[0], 6u);
+        let s1_6 = subgroupBroadcast(a0[1], 6u);
+        let s2_6 = subgroupBroadcast(a0[2], 6u);
+        let s3_6 = subgroupBroadcast(a0[3], 6u);
+        acc6_0 += (s0_6 * f0[0] + s1_6 * f0[1]) + (s2_6 * f0[2] + s3_6 * f0[3]);
+        acc6_1 += (s0_6 * f1[0] + s1_6 * f1[1]) + (s2_6 * f1[2] + s3_6 * f1[3]);
+        acc6_2 += (s0_6 * f2[0] + s1_6 * f2[1]) + (s2_6 * f2[2] + s3_6 * f2[3]);
+        acc6_3 += (s0_6 * f3[0] + s1_6 * f3[1]) + (s2_6 * f3[2] + s3_6 * f3[3]);
+        let s0_7 = subgroupBroadcast(a0[0], 7u);
+        let s1_7 = subgroupBroadcast(a0[1], 7u);
+        let s2_7 = subgroupBroadcast(a0[2], 7u);
+        let s3_7 = subgroupBroadcast(a0[3], 7u);
+        acc7_0 += (s0_7 * f0[0] + s1_7 * f0[1]) + (s2_7 * f0[2] + s3_7 * f0[3]);
+        acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
+        acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
+        acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
+        let s0_8 = subgroupBroadcast(a1[0], 0u);
+        let s1_8 = subgroupBroadcast(a1[1], 0u);
+        let s2_8 = subgroupBroadcast(a1[2], 0u);
+        let s3_8 = subgroupBroadcast(a1[3], 0u);
+        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
+        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
+        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
+        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
+        let s0_9 = subgroupBroadcast(a1[0], 1u);
+        let s1_9 = subgroupBroadcast(a1[1], 1u);
+        let s2_9 = subgroupBroadcast(a1[2], 1u);
+        let s3_9 = subgroupBroadcast(a1[3], 1u);
+        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
+        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
+        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
+        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
+        let s0_10 = subgroupBroadcast(a1[0], 2u);
+        let s1_10 = subgroupBroadcast(a1[1], 2u);
+        let s2_10 = subgroupBroadcast(a1[2], 2u);
+        let s3_10 = subgroupBroadcast(a1[3], 2u);
+        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
+        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
+        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
+        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
+        let s0_11 = subgroupBroadcast(a1[0], 3u);
+        let s1_11 = subgroupBroadcast(a1[1], 3u);
+        let s2_11 = subgroupBroadcast(a1[2], 3u);
+        let s3_11 = subgroupBroadcast(a1[3], 3u);
+        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
+        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
+        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
+        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
+        let s0_12 = subgroupBroadcast(a1[0], 4u);
+        let s1_12 = subgroupBroadcast(a1[1], 4u);
+        let s2_12 = subgroupBroadcast(a1[2], 4u);
+        let s3_12 = subgroupBroadcast(a1[3], 4u);
+        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
+        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
+        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
+        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
+        let s0_13 = subgroupBroadcast(a1[0], 5u);
+        let s1_13 = subgroupBroadcast(a1[1], 5u);
+        let s2_13 = subgroupBroadcast(a1[2], 5u);
+        let s3_13 = subgroupBroadcast(a1[3], 5u);
+        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
+        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
+        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
+        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
+        let s0_14 = subgroupBroadcast(a1[0], 6u);
+        let s1_14 = subgroupBroadcast(a1[1], 6u);
+        let s2_14 = subgroupBroadcast(a1[2], 6u);
+        let s3_14 = subgroupBroadcast(a1[3], 6u);
+        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
+        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
+        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
+        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
+        let s0_15 = subgroupBroadcast(a1[0], 7u);
+        let s1_15 = subgroupBroadcast(a1[1], 7u);
+        let s2_15 = subgroupBroadcast(a1[2], 7u);
+        let s3_15 = subgroupBroadcast(a1[3], 7u);
+        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
+        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
+        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
+        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
+    }
+    if c0 >= cp.d {
+        return;
+    }
+    var bias = vec4<f32>(0.0);
+    if cp.has_bias == 1u {
+        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
+    }
+    var out: array<f32, 64>;
+    out[0] = acc0_0;
+    out[1] = acc0_1;
+    out[2] = acc0_2;
+    out[3] = acc0_3;
+    out[4] = acc1_0;
+    out[5] = acc1_1;
+    out[6] = acc1_2;
+    out[7] = acc1_3;
+    out[8] = acc2_0;
+    out[9] = acc2_1;
+    out[10] = acc2_2;
+    out[11] = acc2_3;
+    out[12] = acc3_0;
+    out[13] = acc3_1;
+    out[14] = acc3_2;
+    out[15] = acc3_3;
+    out[16] = acc4_0;
+    out[17] = acc4_1;
+    out[18] = acc4_2;
+    out[19] = acc4_3;
+    out[20] = acc5_0;
+    out[21] = acc5_1;
+    out[22] = acc5_2;
+    out[23] = acc5_3;
+    out[24] = acc6_0;
+    out[25] = acc6_1;
+    out[26] = acc6_2;
+    out[27] = acc6_3;
+    out[28] = acc7_0;
+    out[29] = acc7_1;
+    out[30] = acc7_2;
+    out[31] = acc7_3;
+    out[32] = acc8_0;
+    out[33] = acc8_1;
+    out[34] = acc8_2;
+    out[35] = acc8_3;
+    out[36] = acc9_0;
+    out[37] = acc9_1;
+    out[38] = acc9_2;
+    out[39] = acc9_3;
+    out[40] = acc10_0;
+    out[41] = acc10_1;
+    out[42] = acc10_2;
+    out[43] = acc10_3;
+    out[44] = acc11_0;
+    out[45] = acc11_1;
+    out[46] = acc11_2;
+    out[47] = acc11_3;
+    out[48] = acc12_0;
+    out[49] = acc12_1;
+    out[50] = acc12_2;
+    out[51] = acc12_3;
+    out[52] = acc13_0;
+    out[53] = acc13_1;
+    out[54] = acc13_2;
+    out[55] = acc13_3;
+    out[56] = acc14_0;
+    out[57] = acc14_1;
+    out[58] = acc14_2;
+    out[59] = acc14_3;
+    out[60] = acc15_0;
+    out[61] = acc15_1;
+    out[62] = acc15_2;
+    out[63] = acc15_3;
+    for (var r = 0u; r < 16u; r++) {
+        store_y(r0 + r, c0, bias, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    }
+}
+
+// dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output
+// channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
+// channels r0 .. r0 + 15. A is dy as rows (n, oh, ow) of D (stored (k, m), as
+// matmul_texture_t reads it); B is im2col(x), four pixels a step, the same
+// pixels for every lane.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let r0 = wid.x * 16u;
+    let c0 = wid.y * 32u + 4u * l;
+    var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
+    var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
+    var acc2_0 = 0.0; var acc2_1 = 0.0; var acc2_2 = 0.0; var acc2_3 = 0.0;
+    var acc3_0 = 0.0; var acc3_1 = 0.0; var acc3_2 = 0.0; var acc3_3 = 0.0;
+    var acc4_0 = 0.0; var acc4_1 = 0.0; var acc4_2 = 0.0; var acc4_3 = 0.0;
+    var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
+    var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
+    var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
+    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
+    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
+    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
+    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
+    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
+    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
+    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
+    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
+    // Lane l fetches channels r0 + 8q + 4(l / 4) .. + 3 of pixel kb + l % 4.
+    var pa0 = ((l & 3u) * cp.d + min(r0 + 0u + 4u * (l >> 2u), cp.d - 4u)) / 4u;
+    var pa1 = ((l & 3u) * cp.d + min(r0 + 8u + 4u * (l >> 2u), cp.d - 4u)) / 4u;
+    // This lane's four taps (clamped like the channels).
+    let tap = tap_offset(min(c0, cp.taps - 4u));
+    // Pixel kb's (n, oh, ow) and where its taps start, stepped without divisions.
+    let hw = cp.ho * cp.wo;
+    let image = i32(cp.c * cp.h * cp.w);
+    let s = i32(cp.stride);
+    let row = i32(cp.w);
+    var ow = 0u;
+    var oh = 0u;
+    var iy = -i32(cp.pad);
+    var ix = -i32(cp.pad);
+    var origin = iy * row + ix;
+    for (var kb = 0u; kb < cp.pixels; kb += 4u) {
+        let a0 = fetch(pa0);
+        pa0 += cp.d;
+        let a1 = fetch(pa1);
+        pa1 += cp.d;
+        let f0 = run(origin + tap.x, iy + tap.y, ix + tap.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let f1 = run(origin + tap.x, iy + tap.y, ix + tap.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let f2 = run(origin + tap.x, iy + tap.y, ix + tap.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let f3 = run(origin + tap.x, iy + tap.y, ix + tap.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let s0_0 = subgroupBroadcast(a0[0], 0u);
+        let s1_0 = subgroupBroadcast(a0[0], 1u);
+        let s2_0 = subgroupBroadcast(a0[0], 2u);
+        let s3_0 = subgroupBroadcast(a0[0], 3u);
+        acc0_0 += (s0_0 * f0[0] + s1_0 * f1[0]) + (s2_0 * f2[0] + s3_0 * f3[0]);
+        acc0_1 += (s0_0 * f0[1] + s1_0 * f1[1]) + (s2_0 * f2[1] + s3_0 * f3[1]);
+        acc0_2 += (s0_0 * f0[2] + s1_0 * f1[2]) + (s2_0 * f2[2] + s3_0 * f3[2]);
+        acc0_3 += (s0_0 * f0[3] + s1_0 * f1[3]) + (s2_0 * f2[3] + s3_0 * f3[3]);
+        let s0_1 = subgroupBroadcast(a0[1], 0u);
+        let s1_1 = subgroupBroadcast(a0[1], 1u);
+        let s2_1 = subgroupBroadcast(a0[1], 2u);
+        let s3_1 = subgroupBroadcast(a0[1], 3u);
+        acc1_0 += (s0_1 * f0[0] + s1_1 * f1[0]) + (s2_1 * f2[0] + s3_1 * f3[0]);
+        acc1_1 += (s0_1 * f0[1] + s1_1 * f1[1]) + (s2_1 * f2[1] + s3_1 * f3[1]);
+        acc1_2 += (s0_1 * f0[2] + s1_1 * f1[2]) + (s2_1 * f2[2] + s3_1 * f3[2]);
+        acc1_3 += (s0_1 * f0[3] + s1_1 * f1[3]) + (s2_1 * f2[3] + s3_1 * f3[3]);
+        let s0_2 = subgroupBroadcast(a0[2], 0u);
+        let s1_2 = subgroupBroadcast(a0[2], 1u);
+        let s2_2 = subgroupBroadcast(a0[2], 2u);
+        let s3_2 = subgroupBroadcast(a0[2], 3u);
+        acc2_0 += (s0_2 * f0[0] + s1_2 * f1[0]) + (s2_2 * f2[0] + s3_2 * f3[0]);
+        acc2_1 += (s0_2 * f0[1] + s1_2 * f1[1]) + (s2_2 * f2[1] + s3_2 * f3[1]);
+        acc2_2 += (s0_2 * f0[2] + s1_2 * f1[2]) + (s2_2 * f2[2] + s3_2 * f3[2]);
+        acc2_3 += (s0_2 * f0[3] + s1_2 * f1[3]) + (s2_2 * f2[3] + s3_2 * f3[3]);
+        let s0_3 = subgroupBroadcast(a0[3], 0u);
+        let s1_3 = subgroupBroadcast(a0[3], 1u);
+        let s2_3 = subgroupBroadcast(a0[3], 2u);
+        let s3_3 = subgroupBroadcast(a0[3], 3u);
+        acc3_0 += (s0_3 * f0[0] + s1_3 * f1[0]) + (s2_3 * f2[0] + s3_3 * f3[0]);
+        acc3_1 += (s0_3 * f0[1] + s1_3 * f1[1]) + (s2_3 * f2[1] + s3_3 * f3[1]);
+        acc3_2 += (s0_3 * f0[2] + s1_3 * f1[2]) + (s2_3 * f2[2] + s3_3 * f3[2]);
+        acc3_3 += (s0_3 * f0[3] + s1_3 * f1[3]) + (s2_3 * f2[3] + s3_3 * f3[3]);
+        let s0_4 = subgroupBroadcast(a0[0], 4u);
+        let s1_4 = subgroupBroadcast(a0[0], 5u);
+        let s2_4 = subgroupBroadcast(a0[0], 6u);
+        let s3_4 = subgroupBroadcast(a0[0], 7u);
+        acc4_0 += (s0_4 * f0[0] + s1_4 * f1[0]) + (s2_4 * f2[0] + s3_4 * f3[0]);
+        acc4_1 += (s0_4 * f0[1] + s1_4 * f1[1]) + (s2_4 * f2[1] + s3_4 * f3[1]);
+        acc4_2 += (s0_4 * f0[2] + s1_4 * f1[2]) + (s2_4 * f2[2] + s3_4 * f3[2]);
+        acc4_3 += (s0_4 * f0[3] + s1_4 * f1[3]) + (s2_4 * f2[3] + s3_4 * f3[3]);
+        let s0_5 = subgroupBroadcast(a0[1], 4u);
+        let s1_5 = subgroupBroadcast(a0[1], 5u);
+        let s2_5 = subgroupBroadcast(a0[1], 6u);
+        let s3_5 = subgroupBroadcast(a0[1], 7u);
+        acc5_0 += (s0_5 * f0[0] + s1_5 * f1[0]) + (s2_5 * f2[0] + s3_5 * f3[0]);
+        acc5_1 += (s0_5 * f0[1] + s1_5 * f1[1]) + (s2_5 * f2[1] + s3_5 * f3[1]);
+        acc5_2 += (s0_5 * f0[2] + s1_5 * f1[2]) + (s2_5 * f2[2] + s3_5 * f3[2]);
+        acc5_3 += (s0_5 * f0[3] + s1_5 * f1[3]) + (s2_5 * f2[3] + s3_5 * f3[3]);
+        let s0_6 = subgroupBroadcast(a0[2], 4u);
+        let s1_6 = subgroupBroadcast(a0[2], 5u);
+        let s2_6 = subgroupBroadcast(a0[2], 6u);
+        let s3_6 = subgroupBroadcast(a0[2], 7u);
+        acc6_0 += (s0_6 * f0[0] + s1_6 * f1[0]) + (s2_6 * f2[0] + s3_6 * f3[0]);
+        acc6_1 += (s0_6 * f0[1] + s1_6 * f1[1]) + (s2_6 * f2[1] + s3_6 * f3[1]);
+        acc6_2 += (s0_6 * f0[2] + s1_6 * f1[2]) + (s2_6 * f2[2] + s3_6 * f3[2]);
+        acc6_3 += (s0_6 * f0[3] + s1_6 * f1[3]) + (s2_6 * f2[3] + s3_6 * f3[3]);
+        let s0_7 = subgroupBroadcast(a0[3], 4u);
+        let s1_7 = subgroupBroadcast(a0[3], 5u);
+        let s2_7 = subgroupBroadcast(a0[3], 6u);
+        let s3_7 = subgroupBroadcast(a0[3], 7u);
+        acc7_0 += (s0_7 * f0[0] + s1_7 * f1[0]) + (s2_7 * f2[0] + s3_7 * f3[0]);
+        acc7_1 += (s0_7 * f0[1] + s1_7 * f1[1]) + (s2_7 * f2[1] + s3_7 * f3[1]);
+        acc7_2 += (s0_7 * f0[2] + s1_7 * f1[2]) + (s2_7 * f2[2] + s3_7 * f3[2]);
+        acc7_3 += (s0_7 * f0[3] + s1_7 * f1[3]) + (s2_7 * f2[3] + s3_7 * f3[3]);
+        let s0_8 = subgroupBroadcast(a1[0], 0u);
+        let s1_8 = subgroupBroadcast(a1[0], 1u);
+        let s2_8 = subgroupBroadcast(a1[0], 2u);
+        let s3_8 = subgroupBroadcast(a1[0], 3u);
+        acc8_0 += (s0_8 * f0[0] + s1_8 * f1[0]) + (s2_8 * f2[0] + s3_8 * f3[0]);
+        acc8_1 += (s0_8 * f0[1] + s1_8 * f1[1]) + (s2_8 * f2[1] + s3_8 * f3[1]);
+        acc8_2 += (s0_8 * f0[2] + s1_8 * f1[2]) + (s2_8 * f2[2] + s3_8 * f3[2]);
+        acc8_3 += (s0_8 * f0[3] + s1_8 * f1[3]) + (s2_8 * f2[3] + s3_8 * f3[3]);
+        let s0_9 = subgroupBroadcast(a1[1], 0u);
+        let s1_9 = subgroupBroadcast(a1[1], 1u);
+        let s2_9 = subgroupBroadcast(a1[1], 2u);
+        let s3_9 = subgroupBroadcast(a1[1], 3u);
+        acc9_0 += (s0_9 * f0[0] + s1_9 * f1[0]) + (s2_9 * f2[0] + s3_9 * f3[0]);
+        acc9_1 += (s0_9 * f0[1] + s1_9 * f1[1]) + (s2_9 * f2[1] + s3_9 * f3[1]);
+        acc9_2 += (s0_9 * f0[2] + s1_9 * f1[2]) + (s2_9 * f2[2] + s3_9 * f3[2]);
+        acc9_3 += (s0_9 * f0[3] + s1_9 * f1[3]) + (s2_9 * f2[3] + s3_9 * f3[3]);
+        let s0_10 = subgroupBroadcast(a1[2], 0u);
+        let s1_10 = subgroupBroadcast(a1[2], 1u);
+        let s2_10 = subgroupBroadcast(a1[2], 2u);
+        let s3_10 = subgroupBroadcast(a1[2], 3u);
+        acc10_0 += (s0_10 * f0[0] + s1_10 * f1[0]) + (s2_10 * f2[0] + s3_10 * f3[0]);
+        acc10_1 += (s0_10 * f0[1] + s1_10 * f1[1]) + (s2_10 * f2[1] + s3_10 * f3[1]);
+        acc10_2 += (s0_10 * f0[2] + s1_10 * f1[2]) + (s2_10 * f2[2] + s3_10 * f3[2]);
+        acc10_3 += (s0_10 * f0[3] + s1_10 * f1[3]) + (s2_10 * f2[3] + s3_10 * f3[3]);
+        let s0_11 = subgroupBroadcast(a1[3], 0u);
+        let s1_11 = subgroupBroadcast(a1[3], 1u);
+        let s2_11 = subgroupBroadcast(a1[3], 2u);
+        let s3_11 = subgroupBroadcast(a1[3], 3u);
+        acc11_0 += (s0_11 * f0[0] + s1_11 * f1[0]) + (s2_11 * f2[0] + s3_11 * f3[0]);
+        acc11_1 += (s0_11 * f0[1] + s1_11 * f1[1]) + (s2_11 * f2[1] + s3_11 * f3[1]);
+        acc11_2 += (s0_11 * f0[2] + s1_11 * f1[2]) + (s2_11 * f2[2] + s3_11 * f3[2]);
+        acc11_3 += (s0_11 * f0[3] + s1_11 * f1[3]) + (s2_11 * f2[3] + s3_11 * f3[3]);
+        let s0_12 = subgroupBroadcast(a1[0], 4u);
+        let s1_12 = subgroupBroadcast(a1[0], 5u);
+        let s2_12 = subgroupBroadcast(a1[0], 6u);
+        let s3_12 = subgroupBroadcast(a1[0], 7u);
+        acc12_0 += (s0_12 * f0[0] + s1_12 * f1[0]) + (s2_12 * f2[0] + s3_12 * f3[0]);
+        acc12_1 += (s0_12 * f0[1] + s1_12 * f1[1]) + (s2_12 * f2[1] + s3_12 * f3[1]);
+        acc12_2 += (s0_12 * f0[2] + s1_12 * f1[2]) + (s2_12 * f2[2] + s3_12 * f3[2]);
+        acc12_3 += (s0_12 * f0[3] + s1_12 * f1[3]) + (s2_12 * f2[3] + s3_12 * f3[3]);
+        let s0_13 = subgroupBroadcast(a1[1], 4u);
+        let s1_13 = subgroupBroadcast(a1[1], 5u);
+        let s2_13 = subgroupBroadcast(a1[1], 6u);
+        let s3_13 = subgroupBroadcast(a1[1], 7u);
+        acc13_0 += (s0_13 * f0[0] + s1_13 * f1[0]) + (s2_13 * f2[0] + s3_13 * f3[0]);
+        acc13_1 += (s0_13 * f0[1] + s1_13 * f1[1]) + (s2_13 * f2[1] + s3_13 * f3[1]);
+        acc13_2 += (s0_13 * f0[2] + s1_13 * f1[2]) + (s2_13 * f2[2] + s3_13 * f3[2]);
+        acc13_3 += (s0_13 * f0[3] + s1_13 * f1[3]) + (s2_13 * f2[3] + s3_13 * f3[3]);
+        let s0_14 = subgroupBroadcast(a1[2], 4u);
+        let s1_14 = subgroupBroadcast(a1[2], 5u);
+        let s2_14 = subgroupBroadcast(a1[2], 6u);
+        let s3_14 = subgroupBroadcast(a1[2], 7u);
+        acc14_0 += (s0_14 * f0[0] + s1_14 * f1[0]) + (s2_14 * f2[0] + s3_14 * f3[0]);
+        acc14_1 += (s0_14 * f0[1] + s1_14 * f1[1]) + (s2_14 * f2[1] + s3_14 * f3[1]);
+        acc14_2 += (s0_14 * f0[2] + s1_14 * f1[2]) + (s2_14 * f2[2] + s3_14 * f3[2]);
+        acc14_3 += (s0_14 * f0[3] + s1_14 * f1[3]) + (s2_14 * f2[3] + s3_14 * f3[3]);
+        let s0_15 = subgroupBroadcast(a1[3], 4u);
+        let s1_15 = subgroupBroadcast(a1[3], 5u);
+        let s2_15 = subgroupBroadcast(a1[3], 6u);
+        let s3_15 = subgroupBroadcast(a1[3], 7u);
+        acc15_0 += (s0_15 * f0[0] + s1_15 * f1[0]) + (s2_15 * f2[0] + s3_15 * f3[0]);
+        acc15_1 += (s0_15 * f0[1] + s1_15 * f1[1]) + (s2_15 * f2[1] + s3_15 * f3[1]);
+        acc15_2 += (s0_15 * f0[2] + s1_15 * f1[2]) + (s2_15 * f2[2] + s3_15 * f3[2]);
+        acc15_3 += (s0_15 * f0[3] + s1_15 * f1[3]) + (s2_15 * f2[3] + s3_15 * f3[3]);
+    }
+    if c0 >= cp.taps {
+        return;
+    }
+    var out: array<f32, 64>;
+    out[0] = acc0_0;
+    out[1] = acc0_1;
+    out[2] = acc0_2;
+    out[3] = acc0_3;
+    out[4] = acc1_0;
+    out[5] = acc1_1;
+    out[6] = acc1_2;
+    out[7] = acc1_3;
+    out[8] = acc2_0;
+    out[9] = acc2_1;
+    out[10] = acc2_2;
+    out[11] = acc2_3;
+    out[12] = acc3_0;
+    out[13] = acc3_1;
+    out[14] = acc3_2;
+    out[15] = acc3_3;
+    out[16] = acc4_0;
+    out[17] = acc4_1;
+    out[18] = acc4_2;
+    out[19] = acc4_3;
+    out[20] = acc5_0;
+    out[21] = acc5_1;
+    out[22] = acc5_2;
+    out[23] = acc5_3;
+    out[24] = acc6_0;
+    out[25] = acc6_1;
+    out[26] = acc6_2;
+    out[27] = acc6_3;
+    out[28] = acc7_0;
+    out[29] = acc7_1;
+    out[30] = acc7_2;
+    out[31] = acc7_3;
+    out[32] = acc8_0;
+    out[33] = acc8_1;
+    out[34] = acc8_2;
+    out[35] = acc8_3;
+    out[36] = acc9_0;
+    out[37] = acc9_1;
+    out[38] = acc9_2;
+    out[39] = acc9_3;
+    out[40] = acc10_0;
+    out[41] = acc10_1;
+    out[42] = acc10_2;
+    out[43] = acc10_3;
+    out[44] = acc11_0;
+    out[45] = acc11_1;
+    out[46] = acc11_2;
+    out[47] = acc11_3;
+    out[48] = acc12_0;
+    out[49] = acc12_1;
+    out[50] = acc12_2;
+    out[51] = acc12_3;
+    out[52] = acc13_0;
+    out[53] = acc13_1;
+    out[54] = acc13_2;
+    out[55] = acc13_3;
+    out[56] = acc14_0;
+    out[57] = acc14_1;
+    out[58] = acc14_2;
+    out[59] = acc14_3;
+    out[60] = acc15_0;
+    out[61] = acc15_1;
+    out[62] = acc15_2;
+    out[63] = acc15_3;
+    for (var r = 0u; r < 16u; r++) {
+        store_dw(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    }
+}
+
+// dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,
+// the weight gradient's A: gid.x is a group of four channels, gid.y the
+// pixel, gid.z the image. (Texel fetches: a storage load costs about three
+// times as much per float on llvmpipe.) The rows go to cdw4.
+
+fn dy_at(i: u32) -> f32 {
+    return fetch(i >> 2u)[i & 3u];
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_rows_from_nchw(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let hw = cp.ho * cp.wo;
+    if 4u * gid.x >= cp.d || gid.y >= hw {
+        return;
+    }
+    let first = (gid.z * cp.d + 4u * gid.x) * hw + gid.y;
+    let v = vec4<f32>(dy_at(first), dy_at(first + hw), dy_at(first + 2u * hw), dy_at(first + 3u * hw));
+    cdw4[((gid.z * hw + gid.y) * cp.d) / 4u + gid.x] = v;
+}

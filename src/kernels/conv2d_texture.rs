@@ -1,0 +1,225 @@
+//! Convolutions with K a multiple of 4 as implicit GEMMs reading x from a
+//! texture — `shaders/conv2d_texture.wgsl` (written by conv2d_texture.py).
+//!
+//! On llvmpipe the uniform-window kernels (conv2d_subgroup.wgsl) see a few
+//! images of x per dispatch; these see all of x in one texture and run each
+//! product as one dispatch with the texture matmul's block. Used by
+//! [`super::conv2d::Kernels::Texture`] for the forward and the weight
+//! gradient; the input gradient stays with the window kernels.
+//!
+//! - forward: rows of the product are output pixels, columns channels; the
+//!   kernel stores y in (N, D, Ho, Wo) itself.
+//! - weight gradient: dy is first moved into rows (n, oh, ow) of D channels
+//!   (one small kernel and a copy into a texture); dw comes out in w's own
+//!   (D, C, K, K) layout.
+//!
+//! The textures are the context's scratch textures, shared by every layer of
+//! the same sizes.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::conv2d::ConvShape;
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
+use crate::context::Context;
+use crate::error::Result;
+
+/// Mirrors `ConvTxParams` in conv2d_texture.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct Params {
+    c: u32,
+    h: u32,
+    w: u32,
+    d: u32,
+    ho: u32,
+    wo: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    relu: u32,
+    taps: u32,
+    pixels: u32,
+    _pad: [u32; 3],
+}
+
+/// Rows and columns of the product per workgroup (R and 8·C in conv2d_texture.py).
+const ROWS: usize = 16;
+const COLS: usize = 32;
+
+fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
+    Params {
+        c: s.c as u32,
+        h: s.h as u32,
+        w: s.w as u32,
+        d: s.d as u32,
+        ho: s.ho() as u32,
+        wo: s.wo() as u32,
+        k: s.k as u32,
+        stride: s.stride as u32,
+        pad: s.pad as u32,
+        has_bias: has_bias as u32,
+        relu: relu as u32,
+        taps: (s.c * s.k * s.k) as u32,
+        pixels: (s.n * s.ho() * s.wo()) as u32,
+        _pad: [0; 3],
+    }
+}
+
+/// Whether these kernels compute `s` on this context: 8-lane subgroups, K
+/// and D multiples of 4, x within one texture, the grid within the limits.
+fn fits(ctx: &Context, s: &ConvShape, rows: usize, cols: usize) -> bool {
+    let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let x_rows = CopyTarget::texture_rows(s.n * s.c * s.h * s.w) as usize;
+    super::matmul::subgroups_of_8(ctx)
+        && s.k.is_multiple_of(4)
+        && s.d.is_multiple_of(4)
+        && x_rows < ctx.limits.max_texture_dimension_2d as usize
+        && rows.div_ceil(ROWS) <= most
+        && cols.div_ceil(COLS) <= most
+}
+
+/// A copy of `x` into the scratch texture of `role`, or None where `x`
+/// cannot be copied (unaligned, or without the padding a copy of whole rows
+/// reads) or does not fit one texture.
+fn texture_of(
+    ctx: &Context,
+    role: &'static str,
+    x: &GpuSlice,
+) -> Option<(wgpu::Texture, BufferCopy)> {
+    if !ctx.fits_operand_texture(x) {
+        return None;
+    }
+    let rows = CopyTarget::texture_rows(x.len);
+    let texture = ctx.scratch_texture(role, rows);
+    let copy = BufferCopy {
+        from: x.clone(),
+        to: CopyTarget::Texture {
+            texture: texture.clone(),
+            rows,
+        },
+    };
+    Some((texture, copy))
+}
+
+fn view(t: &wgpu::Texture) -> wgpu::TextureView {
+    t.create_view(&Default::default())
+}
+
+/// `y = conv(x, w) (+ b) (then ReLU)`, or None where the shapes or the
+/// buffers do not allow these kernels.
+pub fn forward(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    y: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    let pixels = s.n * s.ho() * s.wo();
+    if !fits(ctx, &s, pixels, s.d) {
+        return Ok(None);
+    }
+    let (Some((tx, copy_x)), Some((tw, copy_w))) = (
+        texture_of(ctx, "conv2d x", x),
+        texture_of(ctx, "conv2d w", w),
+    ) else {
+        return Ok(None);
+    };
+    let none = ctx.scratch_buffer("no bias", 4);
+    let (vx, vw) = (view(&tx), view(&tw));
+    let mut d = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_forward_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&vx)),
+            (1, wgpu::BindingResource::TextureView(&vw)),
+            (2, bias.unwrap_or(&none).binding()),
+            (3, y.binding()),
+        ],
+        (4, &params(&s, bias.is_some(), relu)),
+        [pixels.div_ceil(ROWS) as u32, s.d.div_ceil(COLS) as u32, 1],
+    )?;
+    d.copies = vec![copy_x, copy_w];
+    Ok(Some(vec![d]))
+}
+
+/// `dw = conv2d_backward_weight(x, dy)`, or None where the shapes or the
+/// buffers do not allow these kernels (they also need N·Ho·Wo, the summed
+/// dimension, a multiple of 4).
+pub fn backward_weight(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    dy: &GpuSlice,
+    dw: &GpuSlice,
+) -> Result<Option<Vec<Dispatch>>> {
+    let taps = s.c * s.k * s.k;
+    let pixels = s.n * s.ho() * s.wo();
+    let hw = s.ho() * s.wo();
+    let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let ok = fits(ctx, &s, s.d, taps)
+        && pixels.is_multiple_of(4)
+        && dw.offset.is_multiple_of(16)
+        && hw.div_ceil(8) <= most
+        && s.n <= most;
+    if !ok {
+        return Ok(None);
+    }
+    let (Some((tx, copy_x)), Some((tdy, copy_dy))) = (
+        texture_of(ctx, "conv2d x", x),
+        texture_of(ctx, "conv2d dy", dy),
+    ) else {
+        return Ok(None);
+    };
+    // dy as rows of D channels: a buffer the layout kernel writes, copied
+    // into a texture (texture stores cost far more than this on llvmpipe).
+    let rows_len = pixels * s.d;
+    let rows = ctx.scratch_buffer("conv2d dy rows", rows_len);
+    if !ctx.fits_operand_texture(&rows) {
+        return Ok(None);
+    }
+    let rows_rows = CopyTarget::texture_rows(rows_len);
+    let trows = ctx.scratch_texture("conv2d dy rows", rows_rows);
+    let p = params(&s, false, false);
+    let vdy = view(&tdy);
+    let mut layout = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_rows_from_nchw"),
+        vec![
+            (1, wgpu::BindingResource::TextureView(&vdy)),
+            (3, rows.binding()),
+        ],
+        (4, &p),
+        [
+            (s.d / 4).div_ceil(8) as u32,
+            hw.div_ceil(8) as u32,
+            s.n as u32,
+        ],
+    )?;
+    layout.copies = vec![copy_dy];
+    let (vx, vr) = (view(&tx), view(&trows));
+    let mut product = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_backward_weight_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&vx)),
+            (1, wgpu::BindingResource::TextureView(&vr)),
+            (3, dw.binding()),
+        ],
+        (4, &p),
+        [s.d.div_ceil(ROWS) as u32, taps.div_ceil(COLS) as u32, 1],
+    )?;
+    product.copies = vec![
+        copy_x,
+        BufferCopy {
+            from: rows,
+            to: CopyTarget::Texture {
+                texture: trows,
+                rows: rows_rows,
+            },
+        },
+    ];
+    Ok(Some(vec![layout, product]))
+}
