@@ -48,7 +48,9 @@ struct ConvTxParams {{
     // C·K·K and N·Ho·Wo.
     taps: u32,
     pixels: u32,
-    _pad0: u32,
+    // Weight gradient: pixels per slice (a multiple of 4). Slice z sums its
+    // pixels into its own copy of dw, at z·D·C·K·K.
+    slice: u32,
     _pad1: u32,
     _pad2: u32,
 }}
@@ -130,12 +132,12 @@ fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {{
     cy[first + 3u * hw] = v.w;
 }}
 
-// dw row d, taps c0 .. c0 + 3: one vec4 store.
-fn store_dw(d: u32, c0: u32, value: vec4<f32>) {{
+// Slice z's dw row d, taps c0 .. c0 + 3: one vec4 store.
+fn store_dw(z: u32, d: u32, c0: u32, value: vec4<f32>) {{
     if d >= cp.d {{
         return;
     }}
-    cdw4[(d * cp.taps + c0) / 4u] = value;
+    cdw4[((z * cp.d + d) * cp.taps + c0) / 4u] = value;
 }}""")
 
 
@@ -150,7 +152,7 @@ def accumulate(a_of, b_of):
             w(f"        acc{r}_{c} += ({p[0]} + {p[1]}) + ({p[2]} + {p[3]});")
 
 
-def epilogue(store, row0, extra=""):
+def epilogue(store, row0, extra="", first=""):
     w(f"    var out: array<f32, {4 * R}>;")
     for r in range(R):
         for c in range(C):
@@ -158,7 +160,7 @@ def epilogue(store, row0, extra=""):
     # One store site in a loop (llvmpipe compiles each storage access as a
     # loop over the lanes: sixteen sites would multiply the JIT time).
     w(f"    for (var r = 0u; r < {R}u; r++) {{")
-    w(f"        {store}({row0} + r, c0, {extra}vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
+    w(f"        {store}({first}{row0} + r, c0, {extra}vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
     w("    }")
     w("}")
 
@@ -229,7 +231,8 @@ w(f"""
 // channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
 // channels r0 .. r0 + {R - 1}. A is dy as rows (n, oh, ow) of D (stored (k, m), as
 // matmul_texture_t reads it); B is im2col(x), four pixels a step, the same
-// pixels for every lane.
+// pixels for every lane. Workgroups of slice gid.z sum its pixels only, so
+// that layers with few channels and taps still give every core work.
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_backward_weight_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -239,9 +242,12 @@ fn conv2d_backward_weight_texture(
     let c0 = wid.y * {8 * C}u + {C}u * l;""")
 for r in range(R):
     w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+w("    let z = wid.z;")
+w("    let kb0 = z * cp.slice;")
+w("    let kb1 = min(kb0 + cp.slice, cp.pixels);")
 w("    // Lane l fetches channels r0 + 8q + 4(l / 4) .. + 3 of pixel kb + l % 4.")
 for q in range(R // 8):
-    w(f"    var pa{q} = ((l & 3u) * cp.d + min(r0 + {8 * q}u + 4u * (l >> 2u), cp.d - 4u)) / 4u;")
+    w(f"    var pa{q} = ((l & 3u) * cp.d + min(r0 + {8 * q}u + 4u * (l >> 2u), cp.d - 4u)) / 4u + (kb0 / 4u) * cp.d;")
 w("""    // This lane's four taps (clamped like the channels).
     let tap = tap_offset(min(c0, cp.taps - 4u));
     // Pixel kb's (n, oh, ow) and where its taps start, stepped without divisions.
@@ -249,12 +255,13 @@ w("""    // This lane's four taps (clamped like the channels).
     let image = i32(cp.c * cp.h * cp.w);
     let s = i32(cp.stride);
     let row = i32(cp.w);
-    var ow = 0u;
-    var oh = 0u;
-    var iy = -i32(cp.pad);
-    var ix = -i32(cp.pad);
-    var origin = iy * row + ix;
-    for (var kb = 0u; kb < cp.pixels; kb += 4u) {""")
+    let n0 = kb0 / hw;
+    var oh = (kb0 - n0 * hw) / cp.wo;
+    var ow = kb0 - n0 * hw - oh * cp.wo;
+    var iy = i32(oh) * s - i32(cp.pad);
+    var ix = i32(ow) * s - i32(cp.pad);
+    var origin = i32(n0) * image + iy * row + ix;
+    for (var kb = kb0; kb < kb1; kb += 4u) {""")
 for q in range(R // 8):
     w(f"        let a{q} = fetch(pa{q});")
     w(f"        pa{q} += cp.d;")
@@ -283,7 +290,7 @@ w("    }")
 w("    if c0 >= cp.taps {")
 w("        return;")
 w("    }")
-epilogue("store_dw", "r0")
+epilogue("store_dw", "r0", first="z, ")
 
 w("""
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,

@@ -31,7 +31,9 @@ struct ConvTxParams {
     // C·K·K and N·Ho·Wo.
     taps: u32,
     pixels: u32,
-    _pad0: u32,
+    // Weight gradient: pixels per slice (a multiple of 4). Slice z sums its
+    // pixels into its own copy of dw, at z·D·C·K·K.
+    slice: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -113,12 +115,12 @@ fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
     cy[first + 3u * hw] = v.w;
 }
 
-// dw row d, taps c0 .. c0 + 3: one vec4 store.
-fn store_dw(d: u32, c0: u32, value: vec4<f32>) {
+// Slice z's dw row d, taps c0 .. c0 + 3: one vec4 store.
+fn store_dw(z: u32, d: u32, c0: u32, value: vec4<f32>) {
     if d >= cp.d {
         return;
     }
-    cdw4[(d * cp.taps + c0) / 4u] = value;
+    cdw4[((z * cp.d + d) * cp.taps + c0) / 4u] = value;
 }
 
 // y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
@@ -390,7 +392,8 @@ fn conv2d_forward_texture(
 // channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
 // channels r0 .. r0 + 15. A is dy as rows (n, oh, ow) of D (stored (k, m), as
 // matmul_texture_t reads it); B is im2col(x), four pixels a step, the same
-// pixels for every lane.
+// pixels for every lane. Workgroups of slice gid.z sum its pixels only, so
+// that layers with few channels and taps still give every core work.
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_backward_weight_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -414,9 +417,12 @@ fn conv2d_backward_weight_texture(
     var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
     var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
     var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
+    let z = wid.z;
+    let kb0 = z * cp.slice;
+    let kb1 = min(kb0 + cp.slice, cp.pixels);
     // Lane l fetches channels r0 + 8q + 4(l / 4) .. + 3 of pixel kb + l % 4.
-    var pa0 = ((l & 3u) * cp.d + min(r0 + 0u + 4u * (l >> 2u), cp.d - 4u)) / 4u;
-    var pa1 = ((l & 3u) * cp.d + min(r0 + 8u + 4u * (l >> 2u), cp.d - 4u)) / 4u;
+    var pa0 = ((l & 3u) * cp.d + min(r0 + 0u + 4u * (l >> 2u), cp.d - 4u)) / 4u + (kb0 / 4u) * cp.d;
+    var pa1 = ((l & 3u) * cp.d + min(r0 + 8u + 4u * (l >> 2u), cp.d - 4u)) / 4u + (kb0 / 4u) * cp.d;
     // This lane's four taps (clamped like the channels).
     let tap = tap_offset(min(c0, cp.taps - 4u));
     // Pixel kb's (n, oh, ow) and where its taps start, stepped without divisions.
@@ -424,12 +430,13 @@ fn conv2d_backward_weight_texture(
     let image = i32(cp.c * cp.h * cp.w);
     let s = i32(cp.stride);
     let row = i32(cp.w);
-    var ow = 0u;
-    var oh = 0u;
-    var iy = -i32(cp.pad);
-    var ix = -i32(cp.pad);
-    var origin = iy * row + ix;
-    for (var kb = 0u; kb < cp.pixels; kb += 4u) {
+    let n0 = kb0 / hw;
+    var oh = (kb0 - n0 * hw) / cp.wo;
+    var ow = kb0 - n0 * hw - oh * cp.wo;
+    var iy = i32(oh) * s - i32(cp.pad);
+    var ix = i32(ow) * s - i32(cp.pad);
+    var origin = i32(n0) * image + iy * row + ix;
+    for (var kb = kb0; kb < kb1; kb += 4u) {
         let a0 = fetch(pa0);
         pa0 += cp.d;
         let a1 = fetch(pa1);
@@ -696,7 +703,7 @@ fn conv2d_backward_weight_texture(
     out[62] = acc15_2;
     out[63] = acc15_3;
     for (var r = 0u; r < 16u; r++) {
-        store_dw(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+        store_dw(z, r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
     }
 }
 

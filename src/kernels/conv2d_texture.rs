@@ -40,12 +40,17 @@ struct Params {
     relu: u32,
     taps: u32,
     pixels: u32,
-    _pad: [u32; 3],
+    slice: u32,
+    _pad: [u32; 2],
 }
 
 /// Rows and columns of the product per workgroup (R and 8·C in conv2d_texture.py).
 const ROWS: usize = 16;
 const COLS: usize = 32;
+
+/// The weight gradient splits its pixels into slices until it has this many
+/// workgroups.
+const MIN_WORKGROUPS: usize = 16;
 
 fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
     Params {
@@ -62,7 +67,8 @@ fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
         relu: relu as u32,
         taps: (s.c * s.k * s.k) as u32,
         pixels: (s.n * s.ho() * s.wo()) as u32,
-        _pad: [0; 3],
+        slice: 0,
+        _pad: [0; 2],
     }
 }
 
@@ -182,7 +188,22 @@ pub fn backward_weight(
     }
     let rows_rows = CopyTarget::texture_rows(rows_len);
     let trows = ctx.scratch_texture("conv2d dy rows", rows_rows);
-    let p = params(&s, false, false);
+    // Slices of the pixels: a few workgroups per core even where D and the
+    // taps are few (conv1: 2 × 1 workgroups without them), each slice its
+    // own copy of dw, summed at the end.
+    let groups = [s.d.div_ceil(ROWS), taps.div_ceil(COLS)];
+    let wanted = MIN_WORKGROUPS.div_ceil(groups[0] * groups[1]);
+    let slice = pixels.div_ceil(wanted).next_multiple_of(4);
+    let slices = pixels.div_ceil(slice);
+    let target = if slices > 1 {
+        ctx.scratch_buffer("conv2d dw slices", slices * s.d * taps)
+    } else {
+        dw.clone()
+    };
+    let p = Params {
+        slice: slice as u32,
+        ..params(&s, false, false)
+    };
     let vdy = view(&tdy);
     let mut layout = super::dispatch_bound(
         ctx,
@@ -206,10 +227,10 @@ pub fn backward_weight(
         vec![
             (0, wgpu::BindingResource::TextureView(&vx)),
             (1, wgpu::BindingResource::TextureView(&vr)),
-            (3, dw.binding()),
+            (3, target.binding()),
         ],
         (4, &p),
-        [s.d.div_ceil(ROWS) as u32, taps.div_ceil(COLS) as u32, 1],
+        [groups[0] as u32, groups[1] as u32, slices as u32],
     )?;
     product.copies = vec![
         copy_x,
@@ -221,5 +242,16 @@ pub fn backward_weight(
             },
         },
     ];
-    Ok(Some(vec![layout, product]))
+    let mut out = vec![layout, product];
+    if slices > 1 {
+        out.extend(super::reduce::sum(
+            ctx,
+            &target,
+            dw,
+            (slices, s.d * taps, 1),
+            1,
+            1.0,
+        )?);
+    }
+    Ok(Some(out))
 }
