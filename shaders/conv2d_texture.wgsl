@@ -16,7 +16,9 @@
 //
 // shaders/conv2d_texture.py writes this file; change that and rerun it.
 
+// The first twelve fields are conv2d.wgsl's Params.
 struct ConvTxParams {
+    n: u32,
     c: u32,
     h: u32,
     w: u32,
@@ -34,8 +36,7 @@ struct ConvTxParams {
     // Weight gradient: pixels per slice (a multiple of 4). Slice z sums its
     // pixels into its own copy of dw, at z·D·C·K·K.
     slice: u32,
-    _pad1: u32,
-    _pad2: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var tex_x: texture_2d<f32>;

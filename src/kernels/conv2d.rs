@@ -112,7 +112,7 @@ impl ConvShape {
         2.0 * (self.n * self.d * self.ho() * self.wo()) as f64 * (self.c * self.k * self.k) as f64
     }
 
-    fn params(&self, has_bias: bool, relu: bool) -> Params {
+    pub(crate) fn params(&self, has_bias: bool, relu: bool) -> Params {
         Params {
             n: self.n as u32,
             c: self.c as u32,

@@ -27,21 +27,11 @@ use crate::error::Result;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 struct Params {
-    c: u32,
-    h: u32,
-    w: u32,
-    d: u32,
-    ho: u32,
-    wo: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    has_bias: u32,
-    relu: u32,
+    conv: super::conv2d::Params,
     taps: u32,
     pixels: u32,
     slice: u32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
 /// Rows and columns of the product per workgroup (R and 8·C in conv2d_texture.py).
@@ -54,21 +44,11 @@ const MIN_WORKGROUPS: usize = 16;
 
 fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
     Params {
-        c: s.c as u32,
-        h: s.h as u32,
-        w: s.w as u32,
-        d: s.d as u32,
-        ho: s.ho() as u32,
-        wo: s.wo() as u32,
-        k: s.k as u32,
-        stride: s.stride as u32,
-        pad: s.pad as u32,
-        has_bias: has_bias as u32,
-        relu: relu as u32,
+        conv: s.params(has_bias, relu),
         taps: (s.c * s.k * s.k) as u32,
         pixels: (s.n * s.ho() * s.wo()) as u32,
         slice: 0,
-        _pad: [0; 2],
+        _pad: 0,
     }
 }
 
