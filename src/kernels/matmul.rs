@@ -153,9 +153,6 @@ pub struct Packs {
     made: HashMap<(usize, [usize; 4]), (GpuSlice, usize)>,
     /// id → the texture the texture variant copied it into.
     textures: HashMap<usize, wgpu::Texture>,
-    /// The read-only buffer the texture variant binds where a product has
-    /// no bias (one per list, not one per product).
-    no_bias: Option<GpuSlice>,
     /// Operands that reused a copy instead of being packed again.
     pub reused: usize,
 }
@@ -689,11 +686,9 @@ fn texture(
         ta.create_view(&Default::default()),
         tb.create_view(&Default::default()),
     );
-    // Without a bias the binding still needs a read-only buffer of its own.
-    let none = packs
-        .no_bias
-        .get_or_insert_with(|| ctx.zeros("no bias", 4))
-        .clone();
+    // Without a bias the binding still needs a read-only buffer of its own:
+    // the context's one, never written, shared by every such product.
+    let none = ctx.scratch_buffer("no bias", 4);
     // B's layout as matmul_texture.wgsl reads it (texels of 4 floats).
     let (b_col, b_fetch, b_step) = if shape.trans_b {
         (k, k / 4, 1)
