@@ -113,11 +113,11 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
 // comes through a uniform binding of the state buffer, which llvmpipe reads
 // once for all lanes. Bindings: 0 tg, 1 ustate, 2 param4, 3 m4, 4 v4 (this
 // parameter), 5 p, 6 tm, 7 tv, 8 tp.
-@group(0) @binding(0) var tg: texture_2d<f32>;
+@group(0) @binding(0) var tg: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<uniform> ustate: vec4<u32>;
-@group(0) @binding(6) var tm: texture_2d<f32>;
-@group(0) @binding(7) var tv: texture_2d<f32>;
-@group(0) @binding(8) var tp: texture_2d<f32>;
+@group(0) @binding(6) var tm: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(7) var tv: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(8) var tp: texture_storage_2d<rgba32float, read>;
 
 @compute @workgroup_size(64, 1, 1)
 fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -126,10 +126,10 @@ fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let at = vec2<u32>(i & 63u, i >> 6u);
-    let g = textureLoad(tg, at, 0);
-    let m = textureLoad(tm, at, 0);
-    let v = textureLoad(tv, at, 0);
-    let param = textureLoad(tp, at, 0);
+    let g = textureLoad(tg, at);
+    let m = textureLoad(tm, at);
+    let v = textureLoad(tv, at);
+    let param = textureLoad(tp, at);
     let t = f32(ustate.x + 1u);
     let mi = p.beta1 * m + (1.0 - p.beta1) * g;
     let vi = p.beta2 * v + (1.0 - p.beta2) * g * g;

@@ -56,21 +56,21 @@ struct ConvTxParams {{
     _pad: u32,
 }}
 
-@group(0) @binding(0) var tex_x: texture_2d<f32>;
+@group(0) @binding(0) var tex_x: texture_storage_2d<rgba32float, read>;
 // forward: w (D, C·K·K); weight gradient: dy as rows (n, oh, ow) of D.
-@group(0) @binding(1) var tex_o: texture_2d<f32>;
+@group(0) @binding(1) var tex_o: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> cbias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> cy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> cdw4: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> cp: ConvTxParams;
 
 fn fetch(t: u32) -> vec4<f32> {{
-    return textureLoad(tex_o, vec2<u32>(t & 63u, t >> 6u), 0);
+    return textureLoad(tex_o, vec2<u32>(t & 63u, t >> 6u));
 }}
 
 fn fetch_x(t: i32) -> vec4<f32> {{
     let u = u32(max(t, 0));
-    return textureLoad(tex_x, vec2<u32>(u & 63u, u >> 6u), 0);
+    return textureLoad(tex_x, vec2<u32>(u & 63u, u >> 6u));
 }}
 
 // x at linear index i and the next three, where i is tap (c, kh, kw) of a

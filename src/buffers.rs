@@ -189,8 +189,8 @@ impl Context {
     }
 
     /// An RGBA32F texture of `rows` rows of [`TEXTURE_ROW`] floats that
-    /// kernels read with `textureLoad` and copies fill, counted with the
-    /// buffers. Its height is never a power of two: llvmpipe compiles a
+    /// kernels read with `textureLoad` (as a read-only storage texture: see
+    /// shaders/matmul_texture.py) and copies fill, counted with the buffers. Its height is never a power of two: llvmpipe compiles a
     /// kernel once per kind of texture it reads, and a power-of-two height
     /// is a kind of its own, so one row more keeps every such texture alike.
     pub fn operand_texture(&self, label: &str, rows: u32) -> wgpu::Texture {
@@ -213,7 +213,7 @@ impl Context {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         })
     }
