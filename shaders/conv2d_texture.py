@@ -9,7 +9,12 @@ operand comes from: each of its texels (taps kw .. kw + 3 of one input row,
 for one output pixel) is built from two texels of x, shifted and masked,
 instead of being read from a stored im2col matrix. Writing that matrix out
 first cost more than the product on lavapipe (about 20 ms for conv2's 3.2 M
-values: every store and every address goes lane by lane there)."""
+values: every store and every address goes lane by lane there).
+
+The input gradient where K = 2·stride runs one such product per stride
+phase, its operand texels being 2 × 2 windows of dy (two pairs, four texel
+fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
+(104 dispatches a step for it and deconv1's forward) -> 19.5 (8 dispatches)."""
 
 R = 16  # rows of C per workgroup (as matmul_texture.py)
 C = 4  # columns per lane
@@ -30,6 +35,12 @@ w(f"""// Convolutions on CPU adapters (llvmpipe) as implicit GEMMs reading x
 //
 // Textures hold a tensor of L floats in 64 texels (256 floats) per row, texel
 // t at (t % 64, t / 64), as in matmul_texture.wgsl.
+//
+// The input gradient where K = 2·stride (the conv model's k4 s2) is a
+// product of the same kind per stride phase: dx pixels (ih, iw) of phase
+// (ph, pw) = ((ih + pad) % s, (iw + pad) % s) take taps kh = ph, ph + s and
+// kw = pw, pw + s only, so each is a stride-1 2 × 2 window over dy with four
+// weights per channel of dy (rearranged per phase by conv2d_weight_phases).
 //
 // shaders/conv2d_texture.py writes this file; change that and rerun it.
 
@@ -54,6 +65,17 @@ struct ConvTxParams {{
     // pixels into its own copy of dw, at z·D·C·K·K.
     slice: u32,
     _pad: u32,
+    // Input gradient: this dispatch's stride phase (ph, pw), the first row
+    // and column (y0, x0) of its pixel grid (hp × wp) in dy's coordinates,
+    // and where its weights start in tex_o (texels).
+    ph: u32,
+    pw: u32,
+    y0: u32,
+    x0: u32,
+    hp: u32,
+    wp: u32,
+    wbase: u32,
+    _pad2: u32,
 }}
 
 @group(0) @binding(0) var tex_x: texture_storage_2d<rgba32float, read>;
@@ -225,6 +247,143 @@ w("""    var bias = vec4<f32>(0.0);
         bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
     }""")
 epilogue("store_y", "r0", "bias, ")
+
+# Input gradient (K = 2·stride), one dispatch per stride phase: C (phase
+# pixels × C) = windows(dy) · wq, stored into dx (N, C, H, W).
+w("""
+// dy at linear index i and the next one (two taps of one row of dy), from
+// two texel fetches; i may be negative or past a row where the window
+// overhangs dy (the caller masks those values).
+fn pair(i: i32) -> vec2<f32> {
+    let a = fetch_x(i >> 2u);
+    let b = fetch_x((i >> 2u) + 1);
+    let s = i & 3;
+    let lo = select(a.xy, a.yz, s == 1);
+    let hi = select(a.zw, vec2<f32>(a.w, b.x), s == 3);
+    return select(lo, hi, s >= 2);
+}
+
+// Where phase pixel `pix` (counted over the batch, over the phase's hp × wp
+// grid) reads dy: (index of dy at channel 0 and the window's top left
+// corner, that corner's row, its column). The window is rows oy, oy + 1 and
+// columns ox, ox + 1 of dy; parts of it may lie outside dy.
+fn phase_origin(pix: u32) -> vec3<i32> {
+    let hw = cp.hp * cp.wp;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let r = p / cp.wp;
+    let oy = i32(cp.y0 + r) - 1;
+    let ox = i32(cp.x0 + p - r * cp.wp) - 1;
+    return vec3<i32>(i32(n * cp.d * cp.ho * cp.wo) + oy * i32(cp.wo) + ox, oy, ox);
+}
+
+// Which of the window's four taps (top left, top right, bottom left, bottom
+// right) lie inside dy.
+fn window_inside(o: vec3<i32>) -> vec4<bool> {
+    let rows = vec2<i32>(o.y, o.y + 1);
+    let cols = vec2<i32>(o.z, o.z + 1);
+    let r = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
+    let c = (cols >= vec2<i32>(0)) & (cols < vec2<i32>(i32(cp.wo)));
+    return vec4<bool>(r.x && c.x, r.x && c.y, r.y && c.x, r.y && c.y);
+}
+
+// The window's four values at channel offset `toff`: 0 outside dy.
+fn window(o: vec3<i32>, inside: vec4<bool>, toff: i32) -> vec4<f32> {
+    let top = pair(o.x + toff);
+    let bottom = pair(o.x + toff + i32(cp.wo));
+    return select(vec4<f32>(0.0), vec4<f32>(top, bottom), inside);
+}
+
+// dx of phase pixel `pix`, channels c0 .. c0 + 3: the bias, ReLU, four stores.
+fn store_dx(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+    if pix >= cp.pixels {
+        return;
+    }
+    let hw = cp.hp * cp.wp;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let r = p / cp.wp;
+    let ih = (cp.y0 + r) * cp.stride + cp.ph - cp.pad;
+    let iw = (cp.x0 + p - r * cp.wp) * cp.stride + cp.pw - cp.pad;
+    var v = value + bias;
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let plane = cp.h * cp.w;
+    let first = ((n * cp.c + c0) * cp.h + ih) * cp.w + iw;
+    cy[first] = v.x;
+    cy[first + plane] = v.y;
+    cy[first + 2u * plane] = v.z;
+    cy[first + 3u * plane] = v.w;
+}
+
+// dx = conv2d_backward_input(dy, w) (+ b over C) (then ReLU) for one stride
+// phase, K = 2·stride. Rows of the product are the phase's pixels, columns
+// input channels, k the taps (d, a, b): dy at row oy + a, column ox + b of
+// the pixel's window, four (one channel of dy) a step. tex_x holds dy,
+// tex_o the phase weights wq (C, D·4), B stored (n, k).
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_input_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""".replace("{R}", str(R)).replace("{8 * C}", str(8 * C)).replace("{C}", str(C)).replace("{{", "{").replace("}}", "}"))
+for r in range(R):
+    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+for q in range(R // 8):
+    w(f"    let o{q} = phase_origin(min(r0 + {8 * q}u + l, cp.pixels - 1u));")
+    w(f"    let in{q} = window_inside(o{q});")
+w("""    // Lane l's four fetches of wq: rows c0 .. c0 + 3 (clamped: the lanes
+    // past C compute on a copy of the last and store nothing).
+    let k4 = cp.taps / 4u;
+    var pb = cp.wbase + min(c0, cp.c - 4u) * k4;
+    let plane = i32(cp.ho * cp.wo);
+    var toff = 0;
+    for (var kb = 0u; kb < cp.taps; kb += 4u) {""")
+for q in range(R // 8):
+    w(f"        let a{q} = window(o{q}, in{q}, toff);")
+for i in range(4):
+    off = "" if i == 0 else (" + k4" if i == 1 else f" + {i}u * k4")
+    w(f"        let f{i} = fetch(pb{off});")
+w("""        pb += 1u;
+        toff += plane;""")
+accumulate(
+    lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
+    lambda t, c: f"f{c}[{t}]",
+)
+w("    }")
+w("    if c0 >= cp.c {")
+w("        return;")
+w("    }")
+w("""    var bias = vec4<f32>(0.0);
+    if cp.has_bias == 1u {
+        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
+    }""")
+epilogue("store_dx", "r0", "bias, ")
+
+w("""
+// The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
+// = w[d, c, (1 - a)·s + ph, (1 - b)·s + pw] for phase = ph·s + pw (K =
+// 2·stride), so that tap (a, b) of a phase pixel's window (dy row oy + a,
+// column ox + b) meets its weight. Bindings: 2 w, 3 wq.
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_weight_phases(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let o = gid.x;
+    let per = cp.c * cp.d * 4u;
+    if o >= cp.stride * cp.stride * per {
+        return;
+    }
+    let phase = o / per;
+    let c = (o - phase * per) / (cp.d * 4u);
+    let t = o - phase * per - c * cp.d * 4u;
+    let d = t / 4u;
+    let a = (t / 2u) & 1u;
+    let b = t & 1u;
+    let kh = (1u - a) * cp.stride + phase / cp.stride;
+    let kw = (1u - b) * cp.stride + phase % cp.stride;
+    cy[o] = cbias[((d * cp.c + c) * cp.k + kh) * cp.k + kw];
+}""")
 
 # Weight gradient: dw (D × C·K·K) = rows(dy)ᵀ · im2col(x).
 w(f"""

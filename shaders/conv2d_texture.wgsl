@@ -14,6 +14,12 @@
 // Textures hold a tensor of L floats in 64 texels (256 floats) per row, texel
 // t at (t % 64, t / 64), as in matmul_texture.wgsl.
 //
+// The input gradient where K = 2·stride (the conv model's k4 s2) is a
+// product of the same kind per stride phase: dx pixels (ih, iw) of phase
+// (ph, pw) = ((ih + pad) % s, (iw + pad) % s) take taps kh = ph, ph + s and
+// kw = pw, pw + s only, so each is a stride-1 2 × 2 window over dy with four
+// weights per channel of dy (rearranged per phase by conv2d_weight_phases).
+//
 // shaders/conv2d_texture.py writes this file; change that and rerun it.
 
 // The first twelve fields are conv2d.wgsl's Params.
@@ -37,6 +43,17 @@ struct ConvTxParams {
     // pixels into its own copy of dw, at z·D·C·K·K.
     slice: u32,
     _pad: u32,
+    // Input gradient: this dispatch's stride phase (ph, pw), the first row
+    // and column (y0, x0) of its pixel grid (hp × wp) in dy's coordinates,
+    // and where its weights start in tex_o (texels).
+    ph: u32,
+    pw: u32,
+    y0: u32,
+    x0: u32,
+    hp: u32,
+    wp: u32,
+    wbase: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var tex_x: texture_storage_2d<rgba32float, read>;
@@ -387,6 +404,347 @@ fn conv2d_forward_texture(
     for (var r = 0u; r < 16u; r++) {
         store_y(r0 + r, c0, bias, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
     }
+}
+
+// dy at linear index i and the next one (two taps of one row of dy), from
+// two texel fetches; i may be negative or past a row where the window
+// overhangs dy (the caller masks those values).
+fn pair(i: i32) -> vec2<f32> {
+    let a = fetch_x(i >> 2u);
+    let b = fetch_x((i >> 2u) + 1);
+    let s = i & 3;
+    let lo = select(a.xy, a.yz, s == 1);
+    let hi = select(a.zw, vec2<f32>(a.w, b.x), s == 3);
+    return select(lo, hi, s >= 2);
+}
+
+// Where phase pixel `pix` (counted over the batch, over the phase's hp × wp
+// grid) reads dy: (index of dy at channel 0 and the window's top left
+// corner, that corner's row, its column). The window is rows oy, oy + 1 and
+// columns ox, ox + 1 of dy; parts of it may lie outside dy.
+fn phase_origin(pix: u32) -> vec3<i32> {
+    let hw = cp.hp * cp.wp;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let r = p / cp.wp;
+    let oy = i32(cp.y0 + r) - 1;
+    let ox = i32(cp.x0 + p - r * cp.wp) - 1;
+    return vec3<i32>(i32(n * cp.d * cp.ho * cp.wo) + oy * i32(cp.wo) + ox, oy, ox);
+}
+
+// Which of the window's four taps (top left, top right, bottom left, bottom
+// right) lie inside dy.
+fn window_inside(o: vec3<i32>) -> vec4<bool> {
+    let rows = vec2<i32>(o.y, o.y + 1);
+    let cols = vec2<i32>(o.z, o.z + 1);
+    let r = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
+    let c = (cols >= vec2<i32>(0)) & (cols < vec2<i32>(i32(cp.wo)));
+    return vec4<bool>(r.x && c.x, r.x && c.y, r.y && c.x, r.y && c.y);
+}
+
+// The window's four values at channel offset `toff`: 0 outside dy.
+fn window(o: vec3<i32>, inside: vec4<bool>, toff: i32) -> vec4<f32> {
+    let top = pair(o.x + toff);
+    let bottom = pair(o.x + toff + i32(cp.wo));
+    return select(vec4<f32>(0.0), vec4<f32>(top, bottom), inside);
+}
+
+// dx of phase pixel `pix`, channels c0 .. c0 + 3: the bias, ReLU, four stores.
+fn store_dx(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+    if pix >= cp.pixels {
+        return;
+    }
+    let hw = cp.hp * cp.wp;
+    let n = pix / hw;
+    let p = pix - n * hw;
+    let r = p / cp.wp;
+    let ih = (cp.y0 + r) * cp.stride + cp.ph - cp.pad;
+    let iw = (cp.x0 + p - r * cp.wp) * cp.stride + cp.pw - cp.pad;
+    var v = value + bias;
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let plane = cp.h * cp.w;
+    let first = ((n * cp.c + c0) * cp.h + ih) * cp.w + iw;
+    cy[first] = v.x;
+    cy[first + plane] = v.y;
+    cy[first + 2u * plane] = v.z;
+    cy[first + 3u * plane] = v.w;
+}
+
+// dx = conv2d_backward_input(dy, w) (+ b over C) (then ReLU) for one stride
+// phase, K = 2·stride. Rows of the product are the phase's pixels, columns
+// input channels, k the taps (d, a, b): dy at row oy + a, column ox + b of
+// the pixel's window, four (one channel of dy) a step. tex_x holds dy,
+// tex_o the phase weights wq (C, D·4), B stored (n, k).
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_input_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let r0 = wid.x * 16u;
+    let c0 = wid.y * 32u + 4u * l;
+    var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
+    var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
+    var acc2_0 = 0.0; var acc2_1 = 0.0; var acc2_2 = 0.0; var acc2_3 = 0.0;
+    var acc3_0 = 0.0; var acc3_1 = 0.0; var acc3_2 = 0.0; var acc3_3 = 0.0;
+    var acc4_0 = 0.0; var acc4_1 = 0.0; var acc4_2 = 0.0; var acc4_3 = 0.0;
+    var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
+    var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
+    var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
+    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
+    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
+    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
+    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
+    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
+    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
+    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
+    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
+    let o0 = phase_origin(min(r0 + 0u + l, cp.pixels - 1u));
+    let in0 = window_inside(o0);
+    let o1 = phase_origin(min(r0 + 8u + l, cp.pixels - 1u));
+    let in1 = window_inside(o1);
+    // Lane l's four fetches of wq: rows c0 .. c0 + 3 (clamped: the lanes
+    // past C compute on a copy of the last and store nothing).
+    let k4 = cp.taps / 4u;
+    var pb = cp.wbase + min(c0, cp.c - 4u) * k4;
+    let plane = i32(cp.ho * cp.wo);
+    var toff = 0;
+    for (var kb = 0u; kb < cp.taps; kb += 4u) {
+        let a0 = window(o0, in0, toff);
+        let a1 = window(o1, in1, toff);
+        let f0 = fetch(pb);
+        let f1 = fetch(pb + k4);
+        let f2 = fetch(pb + 2u * k4);
+        let f3 = fetch(pb + 3u * k4);
+        pb += 1u;
+        toff += plane;
+        let s0_0 = subgroupBroadcast(a0[0], 0u);
+        let s1_0 = subgroupBroadcast(a0[1], 0u);
+        let s2_0 = subgroupBroadcast(a0[2], 0u);
+        let s3_0 = subgroupBroadcast(a0[3], 0u);
+        acc0_0 += (s0_0 * f0[0] + s1_0 * f0[1]) + (s2_0 * f0[2] + s3_0 * f0[3]);
+        acc0_1 += (s0_0 * f1[0] + s1_0 * f1[1]) + (s2_0 * f1[2] + s3_0 * f1[3]);
+        acc0_2 += (s0_0 * f2[0] + s1_0 * f2[1]) + (s2_0 * f2[2] + s3_0 * f2[3]);
+        acc0_3 += (s0_0 * f3[0] + s1_0 * f3[1]) + (s2_0 * f3[2] + s3_0 * f3[3]);
+        let s0_1 = subgroupBroadcast(a0[0], 1u);
+        let s1_1 = subgroupBroadcast(a0[1], 1u);
+        let s2_1 = subgroupBroadcast(a0[2], 1u);
+        let s3_1 = subgroupBroadcast(a0[3], 1u);
+        acc1_0 += (s0_1 * f0[0] + s1_1 * f0[1]) + (s2_1 * f0[2] + s3_1 * f0[3]);
+        acc1_1 += (s0_1 * f1[0] + s1_1 * f1[1]) + (s2_1 * f1[2] + s3_1 * f1[3]);
+        acc1_2 += (s0_1 * f2[0] + s1_1 * f2[1]) + (s2_1 * f2[2] + s3_1 * f2[3]);
+        acc1_3 += (s0_1 * f3[0] + s1_1 * f3[1]) + (s2_1 * f3[2] + s3_1 * f3[3]);
+        let s0_2 = subgroupBroadcast(a0[0], 2u);
+        let s1_2 = subgroupBroadcast(a0[1], 2u);
+        let s2_2 = subgroupBroadcast(a0[2], 2u);
+        let s3_2 = subgroupBroadcast(a0[3], 2u);
+        acc2_0 += (s0_2 * f0[0] + s1_2 * f0[1]) + (s2_2 * f0[2] + s3_2 * f0[3]);
+        acc2_1 += (s0_2 * f1[0] + s1_2 * f1[1]) + (s2_2 * f1[2] + s3_2 * f1[3]);
+        acc2_2 += (s0_2 * f2[0] + s1_2 * f2[1]) + (s2_2 * f2[2] + s3_2 * f2[3]);
+        acc2_3 += (s0_2 * f3[0] + s1_2 * f3[1]) + (s2_2 * f3[2] + s3_2 * f3[3]);
+        let s0_3 = subgroupBroadcast(a0[0], 3u);
+        let s1_3 = subgroupBroadcast(a0[1], 3u);
+        let s2_3 = subgroupBroadcast(a0[2], 3u);
+        let s3_3 = subgroupBroadcast(a0[3], 3u);
+        acc3_0 += (s0_3 * f0[0] + s1_3 * f0[1]) + (s2_3 * f0[2] + s3_3 * f0[3]);
+        acc3_1 += (s0_3 * f1[0] + s1_3 * f1[1]) + (s2_3 * f1[2] + s3_3 * f1[3]);
+        acc3_2 += (s0_3 * f2[0] + s1_3 * f2[1]) + (s2_3 * f2[2] + s3_3 * f2[3]);
+        acc3_3 += (s0_3 * f3[0] + s1_3 * f3[1]) + (s2_3 * f3[2] + s3_3 * f3[3]);
+        let s0_4 = subgroupBroadcast(a0[0], 4u);
+        let s1_4 = subgroupBroadcast(a0[1], 4u);
+        let s2_4 = subgroupBroadcast(a0[2], 4u);
+        let s3_4 = subgroupBroadcast(a0[3], 4u);
+        acc4_0 += (s0_4 * f0[0] + s1_4 * f0[1]) + (s2_4 * f0[2] + s3_4 * f0[3]);
+        acc4_1 += (s0_4 * f1[0] + s1_4 * f1[1]) + (s2_4 * f1[2] + s3_4 * f1[3]);
+        acc4_2 += (s0_4 * f2[0] + s1_4 * f2[1]) + (s2_4 * f2[2] + s3_4 * f2[3]);
+        acc4_3 += (s0_4 * f3[0] + s1_4 * f3[1]) + (s2_4 * f3[2] + s3_4 * f3[3]);
+        let s0_5 = subgroupBroadcast(a0[0], 5u);
+        let s1_5 = subgroupBroadcast(a0[1], 5u);
+        let s2_5 = subgroupBroadcast(a0[2], 5u);
+        let s3_5 = subgroupBroadcast(a0[3], 5u);
+        acc5_0 += (s0_5 * f0[0] + s1_5 * f0[1]) + (s2_5 * f0[2] + s3_5 * f0[3]);
+        acc5_1 += (s0_5 * f1[0] + s1_5 * f1[1]) + (s2_5 * f1[2] + s3_5 * f1[3]);
+        acc5_2 += (s0_5 * f2[0] + s1_5 * f2[1]) + (s2_5 * f2[2] + s3_5 * f2[3]);
+        acc5_3 += (s0_5 * f3[0] + s1_5 * f3[1]) + (s2_5 * f3[2] + s3_5 * f3[3]);
+        let s0_6 = subgroupBroadcast(a0[0], 6u);
+        let s1_6 = subgroupBroadcast(a0[1], 6u);
+        let s2_6 = subgroupBroadcast(a0[2], 6u);
+        let s3_6 = subgroupBroadcast(a0[3], 6u);
+        acc6_0 += (s0_6 * f0[0] + s1_6 * f0[1]) + (s2_6 * f0[2] + s3_6 * f0[3]);
+        acc6_1 += (s0_6 * f1[0] + s1_6 * f1[1]) + (s2_6 * f1[2] + s3_6 * f1[3]);
+        acc6_2 += (s0_6 * f2[0] + s1_6 * f2[1]) + (s2_6 * f2[2] + s3_6 * f2[3]);
+        acc6_3 += (s0_6 * f3[0] + s1_6 * f3[1]) + (s2_6 * f3[2] + s3_6 * f3[3]);
+        let s0_7 = subgroupBroadcast(a0[0], 7u);
+        let s1_7 = subgroupBroadcast(a0[1], 7u);
+        let s2_7 = subgroupBroadcast(a0[2], 7u);
+        let s3_7 = subgroupBroadcast(a0[3], 7u);
+        acc7_0 += (s0_7 * f0[0] + s1_7 * f0[1]) + (s2_7 * f0[2] + s3_7 * f0[3]);
+        acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
+        acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
+        acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
+        let s0_8 = subgroupBroadcast(a1[0], 0u);
+        let s1_8 = subgroupBroadcast(a1[1], 0u);
+        let s2_8 = subgroupBroadcast(a1[2], 0u);
+        let s3_8 = subgroupBroadcast(a1[3], 0u);
+        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
+        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
+        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
+        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
+        let s0_9 = subgroupBroadcast(a1[0], 1u);
+        let s1_9 = subgroupBroadcast(a1[1], 1u);
+        let s2_9 = subgroupBroadcast(a1[2], 1u);
+        let s3_9 = subgroupBroadcast(a1[3], 1u);
+        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
+        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
+        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
+        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
+        let s0_10 = subgroupBroadcast(a1[0], 2u);
+        let s1_10 = subgroupBroadcast(a1[1], 2u);
+        let s2_10 = subgroupBroadcast(a1[2], 2u);
+        let s3_10 = subgroupBroadcast(a1[3], 2u);
+        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
+        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
+        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
+        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
+        let s0_11 = subgroupBroadcast(a1[0], 3u);
+        let s1_11 = subgroupBroadcast(a1[1], 3u);
+        let s2_11 = subgroupBroadcast(a1[2], 3u);
+        let s3_11 = subgroupBroadcast(a1[3], 3u);
+        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
+        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
+        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
+        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
+        let s0_12 = subgroupBroadcast(a1[0], 4u);
+        let s1_12 = subgroupBroadcast(a1[1], 4u);
+        let s2_12 = subgroupBroadcast(a1[2], 4u);
+        let s3_12 = subgroupBroadcast(a1[3], 4u);
+        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
+        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
+        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
+        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
+        let s0_13 = subgroupBroadcast(a1[0], 5u);
+        let s1_13 = subgroupBroadcast(a1[1], 5u);
+        let s2_13 = subgroupBroadcast(a1[2], 5u);
+        let s3_13 = subgroupBroadcast(a1[3], 5u);
+        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
+        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
+        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
+        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
+        let s0_14 = subgroupBroadcast(a1[0], 6u);
+        let s1_14 = subgroupBroadcast(a1[1], 6u);
+        let s2_14 = subgroupBroadcast(a1[2], 6u);
+        let s3_14 = subgroupBroadcast(a1[3], 6u);
+        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
+        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
+        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
+        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
+        let s0_15 = subgroupBroadcast(a1[0], 7u);
+        let s1_15 = subgroupBroadcast(a1[1], 7u);
+        let s2_15 = subgroupBroadcast(a1[2], 7u);
+        let s3_15 = subgroupBroadcast(a1[3], 7u);
+        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
+        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
+        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
+        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
+    }
+    if c0 >= cp.c {
+        return;
+    }
+    var bias = vec4<f32>(0.0);
+    if cp.has_bias == 1u {
+        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
+    }
+    var out: array<f32, 64>;
+    out[0] = acc0_0;
+    out[1] = acc0_1;
+    out[2] = acc0_2;
+    out[3] = acc0_3;
+    out[4] = acc1_0;
+    out[5] = acc1_1;
+    out[6] = acc1_2;
+    out[7] = acc1_3;
+    out[8] = acc2_0;
+    out[9] = acc2_1;
+    out[10] = acc2_2;
+    out[11] = acc2_3;
+    out[12] = acc3_0;
+    out[13] = acc3_1;
+    out[14] = acc3_2;
+    out[15] = acc3_3;
+    out[16] = acc4_0;
+    out[17] = acc4_1;
+    out[18] = acc4_2;
+    out[19] = acc4_3;
+    out[20] = acc5_0;
+    out[21] = acc5_1;
+    out[22] = acc5_2;
+    out[23] = acc5_3;
+    out[24] = acc6_0;
+    out[25] = acc6_1;
+    out[26] = acc6_2;
+    out[27] = acc6_3;
+    out[28] = acc7_0;
+    out[29] = acc7_1;
+    out[30] = acc7_2;
+    out[31] = acc7_3;
+    out[32] = acc8_0;
+    out[33] = acc8_1;
+    out[34] = acc8_2;
+    out[35] = acc8_3;
+    out[36] = acc9_0;
+    out[37] = acc9_1;
+    out[38] = acc9_2;
+    out[39] = acc9_3;
+    out[40] = acc10_0;
+    out[41] = acc10_1;
+    out[42] = acc10_2;
+    out[43] = acc10_3;
+    out[44] = acc11_0;
+    out[45] = acc11_1;
+    out[46] = acc11_2;
+    out[47] = acc11_3;
+    out[48] = acc12_0;
+    out[49] = acc12_1;
+    out[50] = acc12_2;
+    out[51] = acc12_3;
+    out[52] = acc13_0;
+    out[53] = acc13_1;
+    out[54] = acc13_2;
+    out[55] = acc13_3;
+    out[56] = acc14_0;
+    out[57] = acc14_1;
+    out[58] = acc14_2;
+    out[59] = acc14_3;
+    out[60] = acc15_0;
+    out[61] = acc15_1;
+    out[62] = acc15_2;
+    out[63] = acc15_3;
+    for (var r = 0u; r < 16u; r++) {
+        store_dx(r0 + r, c0, bias, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    }
+}
+
+// The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
+// = w[d, c, (1 - a)·s + ph, (1 - b)·s + pw] for phase = ph·s + pw (K =
+// 2·stride), so that tap (a, b) of a phase pixel's window (dy row oy + a,
+// column ox + b) meets its weight. Bindings: 2 w, 3 wq.
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_weight_phases(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let o = gid.x;
+    let per = cp.c * cp.d * 4u;
+    if o >= cp.stride * cp.stride * per {
+        return;
+    }
+    let phase = o / per;
+    let c = (o - phase * per) / (cp.d * 4u);
+    let t = o - phase * per - c * cp.d * 4u;
+    let d = t / 4u;
+    let a = (t / 2u) & 1u;
+    let b = t & 1u;
+    let kh = (1u - a) * cp.stride + phase / cp.stride;
+    let kw = (1u - b) * cp.stride + phase % cp.stride;
+    cy[o] = cbias[((d * cp.c + c) * cp.k + kh) * cp.k + kw];
 }
 
 // dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output

@@ -127,6 +127,14 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((3, 1, 9, 7), 8, 4, 2, 1),
     ((2, 1, 10, 9), 4, 2, 1, 0),
     ((1, 1, 11, 12), 12, 6, 3, 2),
+    // The texture input gradient (K = 2·stride, C a multiple of 4): batch
+    // 130, padding 0 and 2, strides 1 and 3, odd sizes, a one-row image.
+    ((130, 4, 9, 7), 3, 4, 2, 1),
+    ((2, 12, 9, 11), 7, 4, 2, 0),
+    ((1, 4, 13, 10), 17, 4, 2, 2),
+    ((3, 4, 5, 6), 3, 2, 1, 0),
+    ((2, 8, 11, 10), 5, 6, 3, 2),
+    ((1, 4, 1, 3), 1, 4, 2, 2),
     // Several uniform windows (weights of 32K floats) and several dy chunks.
     ((2, 32, 14, 14), 64, 4, 2, 1),
     ((8, 4, 14, 14), 64, 4, 2, 1),

@@ -441,6 +441,11 @@ pub fn backward_input_with(
     if let Some(b) = bias {
         check_len("conv2d_backward_input", "bias", b, s.c)?;
     }
+    if kernels == Kernels::Texture {
+        if let Some(out) = super::conv2d_texture::backward_input(ctx, s, dy, w, bias, dx, relu)? {
+            return Ok(out);
+        }
+    }
     let params = s.params(bias.is_some(), relu);
     let bias = bias.unwrap_or(w);
     let row = s.k * s.k * s.d;

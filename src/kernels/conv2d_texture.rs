@@ -4,11 +4,14 @@
 //! On llvmpipe the uniform-window kernels (conv2d_subgroup.wgsl) see a few
 //! images of x per dispatch; these see all of x in one texture and run each
 //! product as one dispatch with the texture matmul's block. Used by
-//! [`super::conv2d::Kernels::Texture`] for the forward and the weight
-//! gradient; the input gradient stays with the window kernels.
+//! [`super::conv2d::Kernels::Texture`].
 //!
 //! - forward: rows of the product are output pixels, columns channels; the
 //!   kernel stores y in (N, D, Ho, Wo) itself.
+//! - input gradient, where K = 2·stride: one product per stride phase, rows
+//!   the phase's pixels of dx, columns its channels, k the 2 × 2 window of
+//!   dy each such pixel reads (four weights per channel of dy, rearranged
+//!   per phase first); the kernel stores dx in (N, C, H, W) itself.
 //! - weight gradient: dy is first moved into rows (n, oh, ow) of D channels
 //!   (one small kernel and a copy into a texture); dw comes out in w's own
 //!   (D, C, K, K) layout.
@@ -32,6 +35,11 @@ struct Params {
     pixels: u32,
     slice: u32,
     _pad: u32,
+    phase: [u32; 2],
+    origin: [u32; 2],
+    grid: [u32; 2],
+    wbase: u32,
+    _pad2: u32,
 }
 
 /// Rows and columns of the product per workgroup (R and 8·C in conv2d_texture.py).
@@ -49,6 +57,11 @@ fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
         pixels: (s.n * s.ho() * s.wo()) as u32,
         slice: 0,
         _pad: 0,
+        phase: [0; 2],
+        origin: [0; 2],
+        grid: [0; 2],
+        wbase: 0,
+        _pad2: 0,
     }
 }
 
@@ -129,6 +142,111 @@ pub fn forward(
     )?;
     d.copies = vec![copy_x, copy_w];
     Ok(Some(vec![d]))
+}
+
+/// The first index and the count of the `phase`-th rows (or columns) of a
+/// stride phase grid: the dx rows ih with (ih + pad) % stride == phase,
+/// given as (ih + pad) / stride.
+fn phase_range(size: usize, stride: usize, pad: usize, phase: usize) -> (usize, usize) {
+    // ih = i·stride + phase - pad must lie in 0 .. size.
+    let first = (pad.saturating_sub(phase)).div_ceil(stride);
+    let end = (size + pad)
+        .saturating_sub(phase)
+        .div_ceil(stride)
+        .max(first);
+    (first, end - first)
+}
+
+/// `dx = conv2d_backward_input(dy, w) (+ bias over C) (then ReLU)` where K =
+/// 2·stride, or None where the shapes or the buffers do not allow these
+/// kernels (they also need C a multiple of 4).
+#[allow(clippy::too_many_arguments)]
+pub fn backward_input(
+    ctx: &Context,
+    s: ConvShape,
+    dy: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    dx: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let dy_rows = CopyTarget::texture_rows(dy.len) as usize;
+    let ok = super::matmul::subgroups_of_8(ctx)
+        && s.k == 2 * s.stride
+        && s.c.is_multiple_of(4)
+        && dy_rows < ctx.limits.max_texture_dimension_2d as usize
+        && (s.n * s.h.div_ceil(s.stride) * s.w.div_ceil(s.stride)).div_ceil(ROWS) <= most
+        && s.c.div_ceil(COLS) <= most;
+    if !ok {
+        return Ok(None);
+    }
+    let Some((tdy, copy_dy)) = texture_of(ctx, "conv2d dy", dy) else {
+        return Ok(None);
+    };
+    // The weights of every phase, (phase, C, D·4), written by a small kernel
+    // and copied into a texture.
+    let wq = ctx.scratch_buffer("conv2d weight phases", w.len);
+    if !ctx.fits_operand_texture(&wq) {
+        return Ok(None);
+    }
+    let wq_rows = CopyTarget::texture_rows(wq.len);
+    let twq = ctx.scratch_texture("conv2d weight phases", wq_rows);
+    let base = params(&s, bias.is_some(), relu);
+    let mut out = vec![super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_weight_phases"),
+        vec![(2, w.binding()), (3, wq.binding())],
+        (4, &base),
+        [w.len.div_ceil(64) as u32, 1, 1],
+    )?];
+    let none = ctx.scratch_buffer("no bias", 4);
+    let (vdy, vwq) = (view(&tdy), view(&twq));
+    let mut copies = vec![
+        copy_dy,
+        BufferCopy {
+            from: wq,
+            to: CopyTarget::Texture {
+                texture: twq,
+                rows: wq_rows,
+            },
+        },
+    ];
+    for ph in 0..s.stride {
+        let (y0, hp) = phase_range(s.h, s.stride, s.pad, ph);
+        for pw in 0..s.stride {
+            let (x0, wp) = phase_range(s.w, s.stride, s.pad, pw);
+            let pixels = s.n * hp * wp;
+            if pixels == 0 {
+                continue;
+            }
+            let p = Params {
+                taps: (s.d * 4) as u32,
+                pixels: pixels as u32,
+                phase: [ph as u32, pw as u32],
+                origin: [y0 as u32, x0 as u32],
+                grid: [hp as u32, wp as u32],
+                wbase: ((ph * s.stride + pw) * s.c * s.d) as u32,
+                ..base
+            };
+            let mut d = super::dispatch_bound(
+                ctx,
+                ("conv2d_texture", "conv2d_backward_input_texture"),
+                vec![
+                    (0, wgpu::BindingResource::TextureView(&vdy)),
+                    (1, wgpu::BindingResource::TextureView(&vwq)),
+                    (2, bias.unwrap_or(&none).binding()),
+                    (3, dx.binding()),
+                ],
+                (4, &p),
+                [pixels.div_ceil(ROWS) as u32, s.c.div_ceil(COLS) as u32, 1],
+            )?;
+            // The first phase's dispatch fills the textures the others read.
+            d.copies = std::mem::take(&mut copies);
+            out.push(d);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `dw = conv2d_backward_weight(x, dy)`, or None where the shapes or the
