@@ -93,7 +93,7 @@ fn slope4(y: vec4<f32>) -> vec4<f32> {
 }
 
 // The same with y and dy read through 64 KiB uniform windows, for CPU
-// adapters: llvmpipe gathers a uniform float in about 0.4 ns and loads a
+// adapters where the tensors do not fit a texture (below): llvmpipe gathers a uniform float in about 0.4 ns and loads a
 // storage one in about 4 (the conv step's ReLU gradients: 22–24 → 13–14
 // ms). One dispatch per window of 16384 values; bp.n counts this
 // window's. Bindings: 0 wy, 1 wdy, 2 bdx4 (this window's range), 3 bp.
@@ -107,6 +107,23 @@ fn activation_backward_window(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     bdx4[i] = wdy[i] * slope4(wy[i]);
+}
+
+// The same with y and dy copied into RGBA32F textures (64 texels a row, as
+// in matmul_texture.wgsl) and read as storage textures, for CPU adapters:
+// one dispatch for any size, where the uniform windows took one per 16,384
+// values (152 dispatches in a conv step). Bindings: 0 ty, 1 tdy, 2 bdx4, 3 bp.
+@group(0) @binding(0) var ty: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var tdy: texture_storage_2d<rgba32float, read>;
+
+@compute @workgroup_size(WG, 1, 1)
+fn activation_backward_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if i >= bp.n / 4u {
+        return;
+    }
+    let at = vec2<u32>(i & 63u, i >> 6u);
+    bdx4[i] = textureLoad(tdy, at) * slope4(textureLoad(ty, at));
 }
 
 @group(0) @binding(0) var<storage, read> ea: array<f32>;

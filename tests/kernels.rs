@@ -40,11 +40,22 @@ fn every_kernel_matches_its_cpu_reference() {
         );
     }
     // CPU adapters update parameters from textures (staged uniform windows
-    // where textures do not fit).
+    // where textures do not fit)...
     if ctx.is_software() {
         for kernel in ["adam_update_texture", "adam_update_window"] {
             assert!(
                 results.iter().any(|r| r.kernel == kernel),
+                "{kernel} was not checked"
+            );
+        }
+    }
+    // and read activations for their gradients from textures, else through windows.
+    if ctx.is_software() {
+        for kernel in ["activation_backward_texture", "activation_backward_window"] {
+            assert!(
+                results
+                    .iter()
+                    .any(|r| r.kernel == "relu_backward" && r.shape.contains(kernel)),
                 "{kernel} was not checked"
             );
         }

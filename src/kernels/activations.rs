@@ -6,7 +6,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -108,9 +108,46 @@ pub fn forward(ctx: &Context, act: Activation, x: &GpuSlice, y: &GpuSlice) -> Re
     )
 }
 
+/// How the activation gradient reads y and dy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Storage buffers (GPUs).
+    Storage,
+    /// 64 KiB uniform windows, one dispatch each (CPU adapters, where the
+    /// tensors do not fit a texture).
+    Windows,
+    /// Copies in textures, one dispatch (CPU adapters).
+    Textures,
+}
+
+impl Reads {
+    /// Every way this adapter can take, fastest first.
+    pub fn available(ctx: &Context) -> Vec<Self> {
+        if ctx.is_software() {
+            vec![Reads::Textures, Reads::Windows, Reads::Storage]
+        } else {
+            vec![Reads::Storage]
+        }
+    }
+}
+
 /// Record `dx = dy · f'(x)` from y = f(x).
 pub fn backward(
     ctx: &Context,
+    act: Activation,
+    y: &GpuSlice,
+    dy: &GpuSlice,
+    dx: &GpuSlice,
+) -> Result<Vec<Dispatch>> {
+    backward_with(ctx, Reads::available(ctx)[0], act, y, dy, dx)
+}
+
+/// Like [`backward`], reading y and dy as `reads` says where the sizes and
+/// offsets allow it (else the next way of [`Reads`]' order: textures, then
+/// windows, then storage).
+pub fn backward_with(
+    ctx: &Context,
+    reads: Reads,
     act: Activation,
     y: &GpuSlice,
     dy: &GpuSlice,
@@ -125,8 +162,40 @@ pub fn backward(
         alpha,
         beta: 0.0,
     };
-    // CPU adapters read y and dy through uniform windows (see the shader).
-    let windows = ctx.is_software()
+    if reads == Reads::Textures
+        && y.len.is_multiple_of(4)
+        && dx.offset.is_multiple_of(16)
+        && ctx.fits_operand_texture(y)
+        && ctx.fits_operand_texture(dy)
+    {
+        let rows = CopyTarget::texture_rows(y.len);
+        let (ty, tdy) = (
+            ctx.scratch_texture("activation y", rows),
+            ctx.scratch_texture("activation dy", rows),
+        );
+        let (vy, vdy) = (
+            ty.create_view(&Default::default()),
+            tdy.create_view(&Default::default()),
+        );
+        let mut d = dispatch_bound(
+            ctx,
+            ("activations", "activation_backward_texture"),
+            vec![
+                (0, wgpu::BindingResource::TextureView(&vy)),
+                (1, wgpu::BindingResource::TextureView(&vdy)),
+                (2, dx.binding()),
+            ],
+            (3, &params),
+            grid_1d(y.len / 4, 256),
+        )?;
+        let copy = |from: &GpuSlice, texture: wgpu::Texture| BufferCopy {
+            from: from.clone(),
+            to: CopyTarget::Texture { texture, rows },
+        };
+        d.copies = vec![copy(y, ty), copy(dy, tdy)];
+        return Ok(vec![d]);
+    }
+    let windows = reads != Reads::Storage
         && y.len.is_multiple_of(4)
         && uniform_windows_fit(ctx, y)
         && uniform_windows_fit(ctx, dy);
