@@ -385,6 +385,106 @@ fn conv2d_weight_phases(@builtin(global_invocation_id) gid: vec3<u32>) {
     cy[o] = cbias[((d * cp.c + c) * cp.k + kh) * cp.k + kw];
 }""")
 
+w("""
+// The input gradient with one input channel (C = 1, K = 2·stride: a
+// decoder's last layer), where the product above would fill one column of
+// its 32: each invocation computes four neighbouring pixels of one row of
+// one stride phase (gid.z), reading per channel of dy the five columns of
+// its two rows of dy they need (four texel fetches), against that phase's
+// weights, the same for every lane, from a uniform buffer (read once for
+// all lanes). Bindings: 0 tex_x (dy), 1 uwq (wq as conv2d_weight_phases
+// writes it), 2 cbias, 3 cy (dx), 4 cp.
+@group(0) @binding(1) var<uniform> uwq: array<vec4<f32>, 1024>;
+
+// dy at linear index i and the next four (unmasked): two texel fetches
+// cover them wherever i falls in its texel.
+struct Five {
+    v: vec4<f32>,
+    e: f32,
+}
+
+fn five(i: i32) -> Five {
+    let t = i >> 2u;
+    let a = fetch_x(t);
+    let b = fetch_x(t + 1);
+    let s = i & 3;
+    let lo = select(a, vec4<f32>(a.yzw, b.x), s == 1);
+    let hi = select(vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz), s == 3);
+    return Five(select(lo, hi, s >= 2), b[s]);
+}
+
+// The first index and the count of stride phase `ph`'s rows (or columns)
+// of an image `size` long: the rows ih with (ih + pad) % stride == ph, as
+// (ih + pad) / stride.
+fn phase_range(size: u32, ph: u32) -> vec2<u32> {
+    let s = cp.stride;
+    let first = select(0u, (cp.pad - ph + s - 1u) / s, cp.pad > ph);
+    let end = select(0u, (size + cp.pad - ph + s - 1u) / s, size + cp.pad > ph);
+    return vec2<u32>(first, max(end, first) - first);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ph = gid.z / cp.stride;
+    let pw = gid.z % cp.stride;
+    let ry = phase_range(cp.h, ph);
+    let rx = phase_range(cp.w, pw);
+    // Invocation: image n, phase row r, columns q0 .. q0 + 3.
+    let quads = (rx.y + 3u) / 4u;
+    let per_image = ry.y * quads;
+    let n = gid.x / max(per_image, 1u);
+    if n >= cp.n || per_image == 0u {
+        return;
+    }
+    let rest = gid.x - n * per_image;
+    let r = rest / quads;
+    let q0 = 4u * (rest - r * quads);
+    // The windows' top left corner: dy row oy, column ox (pixel j's window
+    // starts at column ox + j).
+    let oy = i32(ry.x + r) - 1;
+    let ox = i32(rx.x + q0) - 1;
+    let rows = vec2<i32>(oy, oy + 1);
+    let row_in = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
+    let cols = vec4<i32>(ox) + vec4<i32>(0, 1, 2, 3);
+    let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
+    let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);
+    let wo = i32(cp.wo);
+    var at = i32(n * cp.d * cp.ho * cp.wo) + oy * wo + ox;
+    let plane = i32(cp.ho * cp.wo);
+    let base = gid.z * cp.d;
+    var acc = vec4<f32>(0.0);
+    for (var d = 0u; d < cp.d; d++) {
+        // Row a of the windows: columns ox .. ox + 4 as (v0..v3, v4).
+        let f0 = five(at);
+        let f1 = five(at + wo);
+        let t0 = select(vec4<f32>(0.0), f0.v, vec4<bool>(row_in.x) & col_in);
+        let e0 = select(0.0, f0.e, row_in.x && col4_in);
+        let t1 = select(vec4<f32>(0.0), f1.v, vec4<bool>(row_in.y) & col_in);
+        let e1 = select(0.0, f1.e, row_in.y && col4_in);
+        // Taps (a, b) in wq's order: 2a + b.
+        let wv = uwq[base + d];
+        let right0 = vec4<f32>(t0.yzw, e0);
+        let right1 = vec4<f32>(t1.yzw, e1);
+        acc += t0 * wv.x + right0 * wv.y + t1 * wv.z + right1 * wv.w;
+        at += plane;
+    }
+    var bias = 0.0;
+    if cp.has_bias == 1u {
+        bias = cbias[0];
+    }
+    var v = acc + vec4<f32>(bias);
+    if cp.relu == 1u {
+        v = max(v, vec4<f32>(0.0));
+    }
+    let ih = (ry.x + r) * cp.stride + ph - cp.pad;
+    let row0 = (n * cp.h + ih) * cp.w;
+    for (var j = 0u; j < 4u; j++) {
+        if q0 + j < rx.y {
+            cy[row0 + (rx.x + q0 + j) * cp.stride + pw - cp.pad] = v[j];
+        }
+    }
+}""")
+
 # Weight gradient: dw (D × C·K·K) = rows(dy)ᵀ · im2col(x).
 w(f"""
 // dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output

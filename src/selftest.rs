@@ -127,6 +127,11 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((3, 1, 9, 7), 8, 4, 2, 1),
     ((2, 1, 10, 9), 4, 2, 1, 0),
     ((1, 1, 11, 12), 12, 6, 3, 2),
+    ((130, 1, 9, 11), 5, 4, 2, 1),
+    ((2, 1, 13, 10), 33, 4, 2, 0),
+    ((1, 1, 7, 9), 3, 4, 2, 2),
+    // Weights past the single-channel texture kernel's uniform buffer.
+    ((1, 1, 6, 6), 300, 4, 2, 1),
     // The texture input gradient (K = 2·stride, C a multiple of 4): batch
     // 130, padding 0 and 2, strides 1 and 3, odd sizes, a one-row image.
     ((130, 4, 9, 7), 3, 4, 2, 1),
@@ -297,7 +302,9 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
 /// families fall back to the plain kernels on shapes their windows do not
 /// fit, so a check is named for what ran.
 fn family(dispatches: &[Dispatch]) -> &'static str {
-    if dispatches.iter().any(|d| d.label.ends_with("_texture")) {
+    if dispatches.iter().any(|d| d.label.ends_with("_c1_texture")) {
+        "_c1_texture"
+    } else if dispatches.iter().any(|d| d.label.ends_with("_texture")) {
         "_texture"
     } else if dispatches.iter().any(|d| d.label.contains("subgroup")) {
         "_subgroup"

@@ -12,6 +12,9 @@
 //!   the phase's pixels of dx, columns its channels, k the 2 × 2 window of
 //!   dy each such pixel reads (four weights per channel of dy, rearranged
 //!   per phase first); the kernel stores dx in (N, C, H, W) itself.
+//!   With one input channel (a decoder's last layer) each invocation
+//!   computes four pixels of a phase instead, its weights from a uniform
+//!   buffer.
 //! - weight gradient: dy is first moved into rows (n, oh, ow) of D channels
 //!   (one small kernel and a copy into a texture); dw comes out in w's own
 //!   (D, C, K, K) layout.
@@ -170,6 +173,9 @@ pub fn backward_input(
     dx: &GpuSlice,
     relu: bool,
 ) -> Result<Option<Vec<Dispatch>>> {
+    if s.c == 1 {
+        return backward_input_c1(ctx, s, dy, w, bias, dx, relu);
+    }
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
     let dy_rows = CopyTarget::texture_rows(dy.len) as usize;
     let ok = super::matmul::subgroups_of_8(ctx)
@@ -247,6 +253,65 @@ pub fn backward_input(
         }
     }
     Ok(Some(out))
+}
+
+/// Floats of the single-channel input gradient's uniform weights (`uwq`).
+const C1_WEIGHTS: usize = 4096;
+
+/// The input gradient with one input channel (K = 2·stride): four pixels of
+/// a stride phase per invocation, the phase weights from a uniform buffer.
+fn backward_input_c1(
+    ctx: &Context,
+    s: ConvShape,
+    dy: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    dx: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    let (hp, wp) = (s.h.div_ceil(s.stride), s.w.div_ceil(s.stride));
+    let invocations = s.n * hp * wp.div_ceil(4);
+    let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let ok = s.k == 2 * s.stride
+        && w.len <= C1_WEIGHTS
+        && ctx.limits.max_uniform_buffer_binding_size as usize >= C1_WEIGHTS * 4
+        && invocations.div_ceil(64) <= most
+        && CopyTarget::texture_rows(dy.len) < ctx.limits.max_texture_dimension_2d;
+    if !ok {
+        return Ok(None);
+    }
+    let Some((tdy, copy_dy)) = texture_of(ctx, "conv2d dy", dy) else {
+        return Ok(None);
+    };
+    let wq = ctx.scratch_buffer("conv2d weight phases c1", C1_WEIGHTS);
+    let p = params(&s, bias.is_some(), relu);
+    let phases = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_weight_phases"),
+        vec![(2, w.binding()), (3, wq.binding())],
+        (4, &p),
+        [w.len.div_ceil(64) as u32, 1, 1],
+    )?;
+    let none = ctx.scratch_buffer("no bias", 4);
+    let vdy = view(&tdy);
+    let mut d = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_backward_input_c1_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&vdy)),
+            (1, wq.binding()),
+            (2, bias.unwrap_or(&none).binding()),
+            (3, dx.binding()),
+        ],
+        (4, &p),
+        [
+            invocations.div_ceil(64) as u32,
+            1,
+            (s.stride * s.stride) as u32,
+        ],
+    )?;
+    d.copies = vec![copy_dy];
+    Ok(Some(vec![phases, d]))
 }
 
 /// `dw = conv2d_backward_weight(x, dy)`, or None where the shapes or the
