@@ -188,6 +188,26 @@ def epilogue(store, row0, extra="", first=""):
     w("}")
 
 
+def product_tail(cols, store):
+    """The step's products (A broadcast from lane r % 8, B the lane's own
+    fetches), then the epilogue of a product whose columns are channels
+    (cp's field `cols` counts them; lanes past it store nothing): the bias,
+    then `store` for each row."""
+    accumulate(
+        lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
+        lambda t, c: f"f{c}[{t}]",
+    )
+    w("    }")
+    w(f"    if c0 >= cp.{cols} {{")
+    w("        return;")
+    w("    }")
+    w("""    var bias = vec4<f32>(0.0);
+    if cp.has_bias == 1u {
+        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
+    }""")
+    epilogue(store, "r0", "bias, ")
+
+
 # Forward: C (pixels × D) = im2col(x) · wᵀ, stored into y (N, D, Ho, Wo).
 w(f"""
 // y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
@@ -234,19 +254,7 @@ w("""        pb += 1u;
                 toff += hw - k * row;
             }
         }""")
-accumulate(
-    lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
-    lambda t, c: f"f{c}[{t}]",
-)
-w("    }")
-w("    if c0 >= cp.d {")
-w("        return;")
-w("    }")
-w("""    var bias = vec4<f32>(0.0);
-    if cp.has_bias == 1u {
-        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
-    }""")
-epilogue("store_y", "r0", "bias, ")
+product_tail("d", "store_y")
 
 # Input gradient (K = 2·stride), one dispatch per stride phase: C (phase
 # pixels × C) = windows(dy) · wq, stored into dx (N, C, H, W).
@@ -348,19 +356,7 @@ for i in range(4):
     w(f"        let f{i} = fetch(pb{off});")
 w("""        pb += 1u;
         toff += plane;""")
-accumulate(
-    lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
-    lambda t, c: f"f{c}[{t}]",
-)
-w("    }")
-w("    if c0 >= cp.c {")
-w("        return;")
-w("    }")
-w("""    var bias = vec4<f32>(0.0);
-    if cp.has_bias == 1u {
-        bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
-    }""")
-epilogue("store_dx", "r0", "bias, ")
+product_tail("c", "store_dx")
 
 w("""
 // The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
