@@ -190,7 +190,8 @@ impl Context {
 
     /// An RGBA32F texture of `rows` rows of [`TEXTURE_ROW`] floats that
     /// kernels read with `textureLoad` (as a read-only storage texture: see
-    /// shaders/matmul_texture.py) and copies fill, counted with the buffers. Its height is never a power of two: llvmpipe compiles a
+    /// shaders/matmul_texture.py) and copies fill, counted with the
+    /// buffers. Its height is never a power of two: llvmpipe compiles a
     /// kernel once per kind of texture it reads, and a power-of-two height
     /// is a kind of its own, so one row more keeps every such texture alike.
     pub fn operand_texture(&self, label: &str, rows: u32) -> wgpu::Texture {
