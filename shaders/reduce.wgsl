@@ -97,6 +97,31 @@ fn reduce_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     finish(i, sum);
 }
 
+// reduce_rows with x copied into an RGBA32F texture (64 texels a row, as in
+// matmul_texture.wgsl) and read as a storage texture, for CPU adapters,
+// where a storage load costs about three times as much per float as a
+// texel load. Row i is floats i·B .. (i + 1)·B: texels masked at its ends
+// (rows need not start on a texel). Bindings: 0 tx, 1 out, 2 p.
+@group(0) @binding(0) var tx: texture_storage_2d<rgba32float, read>;
+
+@compute @workgroup_size(64, 1, 1)
+fn reduce_rows_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y * 65535u * 64u + gid.x;
+    if i >= p.a * p.c {
+        return;
+    }
+    let start = i * p.b;
+    let end = start + p.b;
+    var sum = 0.0;
+    for (var t = start / 4u; 4u * t < end; t++) {
+        let at = vec4<u32>(4u * t) + vec4<u32>(0u, 1u, 2u, 3u);
+        let keep = (at >= vec4<u32>(start)) & (at < vec4<u32>(end));
+        let v = select(vec4<f32>(0.0), textureLoad(tx, vec2<u32>(t & 63u, t >> 6u)), keep);
+        sum += (v.x + v.y) + (v.z + v.w);
+    }
+    finish(i, sum);
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn reduce_columns(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.y * 65535u * 64u + gid.x;

@@ -674,14 +674,20 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
         (1, 129, 17),
         (1, 300, 5),
         (130, 17, 3),
+        // Rows of 4 or more that CPU adapters read from a texture, starting
+        // mid-texel: a conv2-like bias gradient, and rows of 129.
+        (128, 64, 49),
+        (3, 100, 129),
     ];
     for &dims in &shapes {
         let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);
         let out = c.ctx.zeros("out", dims.1);
-        c.ctx.run(&reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?)?;
+        let run = reduce::sum(c.ctx, &gx, &out, dims, 1, 0.5)?;
+        let kernel = run[0].label.clone();
+        c.ctx.run(&run)?;
         c.check(
             "reduce_sum",
-            format!("{dims:?}"),
+            format!("{dims:?} ({kernel})"),
             &out,
             &reduce::reference(&x, dims, 0.5),
         )?;

@@ -60,6 +60,17 @@ fn every_kernel_matches_its_cpu_reference() {
             );
         }
     }
+    // and sum rows of a bias gradient from a texture copy, else from storage.
+    if ctx.is_software() {
+        for kernel in ["reduce_rows_texture", "reduce_rows"] {
+            assert!(
+                results
+                    .iter()
+                    .any(|r| r.kernel == "reduce_sum" && r.shape.ends_with(&format!("({kernel})"))),
+                "{kernel} was not checked"
+            );
+        }
+    }
     // Where the fast CPU-adapter variant exists (lavapipe on AVX2), it is checked too.
     if latent_engine::kernels::matmul::subgroups_of_8(&ctx) {
         for kernel in [

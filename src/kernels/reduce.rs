@@ -6,7 +6,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -75,9 +75,35 @@ pub fn sum_into(
         )?]);
     }
     if a * c >= MANY_SUMS {
+        // CPU adapters read rows of 4 or more from a texture copy of x.
+        let texture = (ctx.is_software() && b >= 4 && ctx.fits_operand_texture(x)).then(|| {
+            let rows = CopyTarget::texture_rows(x.len);
+            (ctx.scratch_texture("reduce x", rows), rows)
+        });
         let rows = |out: &GpuSlice, params: &Params| {
             let groups = super::grid_1d(a * c, 64);
-            ctx.dispatch("reduce", "reduce_rows", &[], &[x, out], params, groups)
+            let Some((t, rows)) = &texture else {
+                return ctx.dispatch("reduce", "reduce_rows", &[], &[x, out], params, groups);
+            };
+            let view = t.create_view(&Default::default());
+            let mut d = super::dispatch_bound(
+                ctx,
+                ("reduce", "reduce_rows_texture"),
+                vec![
+                    (0, wgpu::BindingResource::TextureView(&view)),
+                    (1, out.binding()),
+                ],
+                (2, params),
+                groups,
+            )?;
+            d.copies = vec![BufferCopy {
+                from: x.clone(),
+                to: CopyTarget::Texture {
+                    texture: t.clone(),
+                    rows: *rows,
+                },
+            }];
+            Ok(d)
         };
         if a == 1 {
             return Ok(vec![rows(out, &params)?]);
