@@ -188,6 +188,14 @@ def epilogue(store, row0, extra="", first=""):
     w("}")
 
 
+def fetch_b_rows():
+    """The lane's four fetches of B stored (n, k): rows c0 .. c0 + 3, k4
+    texels apart, at the step's texel pb."""
+    for i in range(4):
+        off = "" if i == 0 else (" + k4" if i == 1 else f" + {i}u * k4")
+        w(f"        let f{i} = fetch(pb{off});")
+
+
 def product_tail(cols, store):
     """The step's products (A broadcast from lane r % 8, B the lane's own
     fetches), then the epilogue of a product whose columns are channels
@@ -239,9 +247,7 @@ w("""    // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes pa
     for (var kb = 0u; kb < cp.taps; kb += 4u) {""")
 for q in range(R // 8):
     w(f"        let a{q} = run(o{q}.x + toff, o{q}.y + kh, o{q}.z + kw);")
-for i in range(4):
-    off = "" if i == 0 else (" + k4" if i == 1 else f" + {i}u * k4")
-    w(f"        let f{i} = fetch(pb{off});")
+fetch_b_rows()
 w("""        pb += 1u;
         kw += 4;
         toff += 4;
@@ -351,9 +357,7 @@ w("""    // Lane l's four fetches of wq: rows c0 .. c0 + 3 (clamped: the lanes
     for (var kb = 0u; kb < cp.taps; kb += 4u) {""")
 for q in range(R // 8):
     w(f"        let a{q} = window(o{q}, in{q}, toff);")
-for i in range(4):
-    off = "" if i == 0 else (" + k4" if i == 1 else f" + {i}u * k4")
-    w(f"        let f{i} = fetch(pb{off});")
+fetch_b_rows()
 w("""        pb += 1u;
         toff += plane;""")
 product_tail("c", "store_dx")
