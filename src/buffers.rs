@@ -232,6 +232,31 @@ impl Context {
             .clone()
     }
 
+    /// A copy of `x` into the scratch texture of `role` (see
+    /// [`Context::scratch_texture`]): the texture and the copy that the
+    /// dispatch reading it carries, or None where `x` cannot be copied
+    /// (unaligned, or without the padding a copy of whole rows reads) or
+    /// does not fit one texture.
+    pub fn scratch_texture_copy(
+        &self,
+        role: &'static str,
+        x: &GpuSlice,
+    ) -> Option<(wgpu::Texture, BufferCopy)> {
+        if !self.fits_operand_texture(x) {
+            return None;
+        }
+        let rows = CopyTarget::texture_rows(x.len);
+        let texture = self.scratch_texture(role, rows);
+        let copy = BufferCopy {
+            from: x.clone(),
+            to: CopyTarget::Texture {
+                texture: texture.clone(),
+                rows,
+            },
+        };
+        Some((texture, copy))
+    }
+
     /// A storage buffer of `len` floats shared as [`Context::scratch_texture`] is.
     pub fn scratch_buffer(&self, role: &'static str, len: usize) -> GpuSlice {
         let mut made = self.scratch_buffers.lock().unwrap();

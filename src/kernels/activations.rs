@@ -6,7 +6,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
+use crate::buffers::{Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -162,17 +162,16 @@ pub fn backward_with(
         alpha,
         beta: 0.0,
     };
-    if reads == Reads::Textures
-        && y.len.is_multiple_of(4)
-        && dx.offset.is_multiple_of(16)
-        && ctx.fits_operand_texture(y)
-        && ctx.fits_operand_texture(dy)
-    {
-        let rows = CopyTarget::texture_rows(y.len);
-        let (ty, tdy) = (
-            ctx.scratch_texture("activation y", rows),
-            ctx.scratch_texture("activation dy", rows),
-        );
+    let textures =
+        (reads == Reads::Textures && y.len.is_multiple_of(4) && dx.offset.is_multiple_of(16))
+            .then(|| {
+                Some((
+                    ctx.scratch_texture_copy("activation y", y)?,
+                    ctx.scratch_texture_copy("activation dy", dy)?,
+                ))
+            })
+            .flatten();
+    if let Some(((ty, copy_y), (tdy, copy_dy))) = textures {
         let (vy, vdy) = (
             ty.create_view(&Default::default()),
             tdy.create_view(&Default::default()),
@@ -188,11 +187,7 @@ pub fn backward_with(
             (3, &params),
             grid_1d(y.len / 4, 256),
         )?;
-        let copy = |from: &GpuSlice, texture: wgpu::Texture| BufferCopy {
-            from: from.clone(),
-            to: CopyTarget::Texture { texture, rows },
-        };
-        d.copies = vec![copy(y, ty), copy(dy, tdy)];
+        d.copies = vec![copy_y, copy_dy];
         return Ok(vec![d]);
     }
     let windows = reads != Reads::Storage

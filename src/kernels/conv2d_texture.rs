@@ -25,7 +25,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::conv2d::ConvShape;
-use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
+use crate::buffers::{CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -81,29 +81,6 @@ fn fits(ctx: &Context, s: &ConvShape, rows: usize, cols: usize) -> bool {
         && cols.div_ceil(COLS) <= most
 }
 
-/// A copy of `x` into the scratch texture of `role`, or None where `x`
-/// cannot be copied (unaligned, or without the padding a copy of whole rows
-/// reads) or does not fit one texture.
-fn texture_of(
-    ctx: &Context,
-    role: &'static str,
-    x: &GpuSlice,
-) -> Option<(wgpu::Texture, BufferCopy)> {
-    if !ctx.fits_operand_texture(x) {
-        return None;
-    }
-    let rows = CopyTarget::texture_rows(x.len);
-    let texture = ctx.scratch_texture(role, rows);
-    let copy = BufferCopy {
-        from: x.clone(),
-        to: CopyTarget::Texture {
-            texture: texture.clone(),
-            rows,
-        },
-    };
-    Some((texture, copy))
-}
-
 fn view(t: &wgpu::Texture) -> wgpu::TextureView {
     t.create_view(&Default::default())
 }
@@ -124,8 +101,8 @@ pub fn forward(
         return Ok(None);
     }
     let (Some((tx, copy_x)), Some((tw, copy_w))) = (
-        texture_of(ctx, "conv2d x", x),
-        texture_of(ctx, "conv2d w", w),
+        ctx.scratch_texture_copy("conv2d x", x),
+        ctx.scratch_texture_copy("conv2d w", w),
     ) else {
         return Ok(None);
     };
@@ -187,17 +164,15 @@ pub fn backward_input(
     if !ok {
         return Ok(None);
     }
-    let Some((tdy, copy_dy)) = texture_of(ctx, "conv2d dy", dy) else {
+    let Some((tdy, copy_dy)) = ctx.scratch_texture_copy("conv2d dy", dy) else {
         return Ok(None);
     };
     // The weights of every phase, (phase, C, D·4), written by a small kernel
     // and copied into a texture.
     let wq = ctx.scratch_buffer("conv2d weight phases", w.len);
-    if !ctx.fits_operand_texture(&wq) {
+    let Some((twq, copy_wq)) = ctx.scratch_texture_copy("conv2d weight phases", &wq) else {
         return Ok(None);
-    }
-    let wq_rows = CopyTarget::texture_rows(wq.len);
-    let twq = ctx.scratch_texture("conv2d weight phases", wq_rows);
+    };
     let base = params(&s, bias.is_some(), relu);
     let mut out = vec![super::dispatch_bound(
         ctx,
@@ -208,16 +183,7 @@ pub fn backward_input(
     )?];
     let none = ctx.scratch_buffer("no bias", 4);
     let (vdy, vwq) = (view(&tdy), view(&twq));
-    let mut copies = vec![
-        copy_dy,
-        BufferCopy {
-            from: wq,
-            to: CopyTarget::Texture {
-                texture: twq,
-                rows: wq_rows,
-            },
-        },
-    ];
+    let mut copies = vec![copy_dy, copy_wq];
     for ph in 0..s.stride {
         let (y0, hp) = phase_range(s.h, s.stride, s.pad, ph);
         for pw in 0..s.stride {
@@ -280,7 +246,7 @@ fn backward_input_c1(
     if !ok {
         return Ok(None);
     }
-    let Some((tdy, copy_dy)) = texture_of(ctx, "conv2d dy", dy) else {
+    let Some((tdy, copy_dy)) = ctx.scratch_texture_copy("conv2d dy", dy) else {
         return Ok(None);
     };
     let wq = ctx.scratch_buffer("conv2d weight phases c1", C1_WEIGHTS);
@@ -337,8 +303,8 @@ pub fn backward_weight(
         return Ok(None);
     }
     let (Some((tx, copy_x)), Some((tdy, copy_dy))) = (
-        texture_of(ctx, "conv2d x", x),
-        texture_of(ctx, "conv2d dy", dy),
+        ctx.scratch_texture_copy("conv2d x", x),
+        ctx.scratch_texture_copy("conv2d dy", dy),
     ) else {
         return Ok(None);
     };
@@ -346,11 +312,9 @@ pub fn backward_weight(
     // into a texture (texture stores cost far more than this on llvmpipe).
     let rows_len = pixels * s.d;
     let rows = ctx.scratch_buffer("conv2d dy rows", rows_len);
-    if !ctx.fits_operand_texture(&rows) {
+    let Some((trows, copy_rows)) = ctx.scratch_texture_copy("conv2d dy rows", &rows) else {
         return Ok(None);
-    }
-    let rows_rows = CopyTarget::texture_rows(rows_len);
-    let trows = ctx.scratch_texture("conv2d dy rows", rows_rows);
+    };
     // Slices of the pixels: a few workgroups per core even where D and the
     // taps are few (conv1: 2 × 1 workgroups without them), each slice its
     // own copy of dw, summed at the end.
@@ -395,16 +359,7 @@ pub fn backward_weight(
         (4, &p),
         [groups[0] as u32, groups[1] as u32, slices as u32],
     )?;
-    product.copies = vec![
-        copy_x,
-        BufferCopy {
-            from: rows,
-            to: CopyTarget::Texture {
-                texture: trows,
-                rows: rows_rows,
-            },
-        },
-    ];
+    product.copies = vec![copy_x, copy_rows];
     let mut out = vec![layout, product];
     if slices > 1 {
         out.extend(super::reduce::sum(

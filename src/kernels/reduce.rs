@@ -6,7 +6,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
+use crate::buffers::{Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -76,13 +76,12 @@ pub fn sum_into(
     }
     if a * c >= MANY_SUMS {
         // CPU adapters read rows of 4 or more from a texture copy of x.
-        let texture = (ctx.is_software() && b >= 4 && ctx.fits_operand_texture(x)).then(|| {
-            let rows = CopyTarget::texture_rows(x.len);
-            (ctx.scratch_texture("reduce x", rows), rows)
-        });
+        let texture = (ctx.is_software() && b >= 4)
+            .then(|| ctx.scratch_texture_copy("reduce x", x))
+            .flatten();
         let rows = |out: &GpuSlice, params: &Params| {
             let groups = super::grid_1d(a * c, 64);
-            let Some((t, rows)) = &texture else {
+            let Some((t, copy)) = &texture else {
                 return ctx.dispatch("reduce", "reduce_rows", &[], &[x, out], params, groups);
             };
             let view = t.create_view(&Default::default());
@@ -96,13 +95,7 @@ pub fn sum_into(
                 (2, params),
                 groups,
             )?;
-            d.copies = vec![BufferCopy {
-                from: x.clone(),
-                to: CopyTarget::Texture {
-                    texture: t.clone(),
-                    rows: *rows,
-                },
-            }];
+            d.copies = vec![copy.clone()];
             Ok(d)
         };
         if a == 1 {
