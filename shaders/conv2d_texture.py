@@ -485,6 +485,77 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
     }
 }""")
 
+# Forward with one input channel and K = 4: four pixels per invocation.
+w("""
+// y = conv(x, w) (+ b) (then ReLU) with one input channel and K = 4 (an
+// encoder's first layer), where the product above spends most of its time
+// storing: its lanes own pixels of four channels, so each store is one
+// float, and on llvmpipe every store is a loop over the lanes. Here an
+// invocation owns four neighbouring pixels of one image (Ho·Wo a multiple
+// of 4) and stores each channel's four as one vec4; it reads the 16 taps of
+// each pixel once (16 texel pairs) and runs every channel over them.
+//
+// The weights and bias come from a uniform buffer: uwq[4d + kh] holds
+// w[d, 0, kh, 0..3], uwq[C1_BIAS + d / 4][d % 4] the bias. llvmpipe reads
+// a uniform at a loop-dependent index lane by lane, so each lane reads a
+// different row (lane l: channel d + l / 4, row l % 4) and the rows reach
+// every lane by subgroupBroadcast: one read for two channels instead of
+// four per channel. Invocations past the batch compute on its last quad
+// (storing the same values there) rather than return: the broadcasts need
+// every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
+@group(0) @binding(3) var<storage, read_write> cy4: array<vec4<f32>>;
+
+const C1_BIAS: u32 = 768u;
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_forward_c1_texture(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let hw = cp.ho * cp.wo;
+    let quads = hw / 4u;
+    let q = min(gid.y * 65535u * 64u + gid.x, cp.n * quads - 1u);
+    let n = q / quads;
+    let p0 = 4u * (q - n * quads);""")
+for j in range(4):
+    w(f"    let o{j} = pixel_origin(n * hw + p0 + {j}u);")
+for kh in range(4):
+    for j in range(4):
+        off = "" if kh == 0 else f" + {kh} * i32(cp.w)"
+        dy = "" if kh == 0 else f" + {kh}"
+        w(f"    let r{j}_{kh} = run(o{j}.x{off}, o{j}.y{dy}, o{j}.z);")
+w("    // Tap (kh, kw) of the four pixels.")
+for kh in range(4):
+    for kw in range(4):
+        w(f"    let t{kh}{kw} = vec4<f32>(r0_{kh}[{kw}], r1_{kh}[{kw}], r2_{kh}[{kw}], r3_{kh}[{kw}]);")
+w("""    var at = n * cp.d * quads + p0 / 4u;
+    for (var d = 0u; d < cp.d; d += 2u) {
+        // Lane l's row of the weights and its channel's bias (channel d + 1
+        // clamped where D is odd).
+        let ch = min(d + (l >> 2u), cp.d - 1u);
+        let row = uwq[4u * ch + (l & 3u)];
+        let bias = uwq[C1_BIAS + ch / 4u][ch & 3u];""")
+for c in range(2):
+    for kh in range(4):
+        w(f"        let w{kh} = subgroupBroadcast(row, {4 * c + kh}u);" if c == 0 else f"        let u{kh} = subgroupBroadcast(row, {4 * c + kh}u);")
+    v = "w" if c == 0 else "u"
+    for kh in range(4):
+        w(f"        let {v}s{kh} = (t{kh}0 * {v}{kh}.x + t{kh}1 * {v}{kh}.y) + (t{kh}2 * {v}{kh}.z + t{kh}3 * {v}{kh}.w);")
+    w(f"        var {v}v = ({v}s0 + {v}s1) + ({v}s2 + {v}s3);")
+    w(f"""        if cp.has_bias == 1u {{
+            {v}v += vec4<f32>(subgroupBroadcast(bias, {4 * c}u));
+        }}
+        if cp.relu == 1u {{
+            {v}v = max({v}v, vec4<f32>(0.0));
+        }}""")
+w("""        cy4[at] = wv;
+        if d + 1u < cp.d {
+            cy4[at + quads] = uv;
+        }
+        at += 2u * quads;
+    }
+}""")
+
 # Weight gradient: dw (D × C·K·K) = rows(dy)ᵀ · im2col(x).
 w(f"""
 // dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output

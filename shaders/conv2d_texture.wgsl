@@ -846,6 +846,118 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
     }
 }
 
+// y = conv(x, w) (+ b) (then ReLU) with one input channel and K = 4 (an
+// encoder's first layer), where the product above spends most of its time
+// storing: its lanes own pixels of four channels, so each store is one
+// float, and on llvmpipe every store is a loop over the lanes. Here an
+// invocation owns four neighbouring pixels of one image (Ho·Wo a multiple
+// of 4) and stores each channel's four as one vec4; it reads the 16 taps of
+// each pixel once (16 texel pairs) and runs every channel over them.
+//
+// The weights and bias come from a uniform buffer: uwq[4d + kh] holds
+// w[d, 0, kh, 0..3], uwq[C1_BIAS + d / 4][d % 4] the bias. llvmpipe reads
+// a uniform at a loop-dependent index lane by lane, so each lane reads a
+// different row (lane l: channel d + l / 4, row l % 4) and the rows reach
+// every lane by subgroupBroadcast: one read for two channels instead of
+// four per channel. Invocations past the batch compute on its last quad
+// (storing the same values there) rather than return: the broadcasts need
+// every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
+@group(0) @binding(3) var<storage, read_write> cy4: array<vec4<f32>>;
+
+const C1_BIAS: u32 = 768u;
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_forward_c1_texture(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let hw = cp.ho * cp.wo;
+    let quads = hw / 4u;
+    let q = min(gid.y * 65535u * 64u + gid.x, cp.n * quads - 1u);
+    let n = q / quads;
+    let p0 = 4u * (q - n * quads);
+    let o0 = pixel_origin(n * hw + p0 + 0u);
+    let o1 = pixel_origin(n * hw + p0 + 1u);
+    let o2 = pixel_origin(n * hw + p0 + 2u);
+    let o3 = pixel_origin(n * hw + p0 + 3u);
+    let r0_0 = run(o0.x, o0.y, o0.z);
+    let r1_0 = run(o1.x, o1.y, o1.z);
+    let r2_0 = run(o2.x, o2.y, o2.z);
+    let r3_0 = run(o3.x, o3.y, o3.z);
+    let r0_1 = run(o0.x + 1 * i32(cp.w), o0.y + 1, o0.z);
+    let r1_1 = run(o1.x + 1 * i32(cp.w), o1.y + 1, o1.z);
+    let r2_1 = run(o2.x + 1 * i32(cp.w), o2.y + 1, o2.z);
+    let r3_1 = run(o3.x + 1 * i32(cp.w), o3.y + 1, o3.z);
+    let r0_2 = run(o0.x + 2 * i32(cp.w), o0.y + 2, o0.z);
+    let r1_2 = run(o1.x + 2 * i32(cp.w), o1.y + 2, o1.z);
+    let r2_2 = run(o2.x + 2 * i32(cp.w), o2.y + 2, o2.z);
+    let r3_2 = run(o3.x + 2 * i32(cp.w), o3.y + 2, o3.z);
+    let r0_3 = run(o0.x + 3 * i32(cp.w), o0.y + 3, o0.z);
+    let r1_3 = run(o1.x + 3 * i32(cp.w), o1.y + 3, o1.z);
+    let r2_3 = run(o2.x + 3 * i32(cp.w), o2.y + 3, o2.z);
+    let r3_3 = run(o3.x + 3 * i32(cp.w), o3.y + 3, o3.z);
+    // Tap (kh, kw) of the four pixels.
+    let t00 = vec4<f32>(r0_0[0], r1_0[0], r2_0[0], r3_0[0]);
+    let t01 = vec4<f32>(r0_0[1], r1_0[1], r2_0[1], r3_0[1]);
+    let t02 = vec4<f32>(r0_0[2], r1_0[2], r2_0[2], r3_0[2]);
+    let t03 = vec4<f32>(r0_0[3], r1_0[3], r2_0[3], r3_0[3]);
+    let t10 = vec4<f32>(r0_1[0], r1_1[0], r2_1[0], r3_1[0]);
+    let t11 = vec4<f32>(r0_1[1], r1_1[1], r2_1[1], r3_1[1]);
+    let t12 = vec4<f32>(r0_1[2], r1_1[2], r2_1[2], r3_1[2]);
+    let t13 = vec4<f32>(r0_1[3], r1_1[3], r2_1[3], r3_1[3]);
+    let t20 = vec4<f32>(r0_2[0], r1_2[0], r2_2[0], r3_2[0]);
+    let t21 = vec4<f32>(r0_2[1], r1_2[1], r2_2[1], r3_2[1]);
+    let t22 = vec4<f32>(r0_2[2], r1_2[2], r2_2[2], r3_2[2]);
+    let t23 = vec4<f32>(r0_2[3], r1_2[3], r2_2[3], r3_2[3]);
+    let t30 = vec4<f32>(r0_3[0], r1_3[0], r2_3[0], r3_3[0]);
+    let t31 = vec4<f32>(r0_3[1], r1_3[1], r2_3[1], r3_3[1]);
+    let t32 = vec4<f32>(r0_3[2], r1_3[2], r2_3[2], r3_3[2]);
+    let t33 = vec4<f32>(r0_3[3], r1_3[3], r2_3[3], r3_3[3]);
+    var at = n * cp.d * quads + p0 / 4u;
+    for (var d = 0u; d < cp.d; d += 2u) {
+        // Lane l's row of the weights and its channel's bias (channel d + 1
+        // clamped where D is odd).
+        let ch = min(d + (l >> 2u), cp.d - 1u);
+        let row = uwq[4u * ch + (l & 3u)];
+        let bias = uwq[C1_BIAS + ch / 4u][ch & 3u];
+        let w0 = subgroupBroadcast(row, 0u);
+        let w1 = subgroupBroadcast(row, 1u);
+        let w2 = subgroupBroadcast(row, 2u);
+        let w3 = subgroupBroadcast(row, 3u);
+        let ws0 = (t00 * w0.x + t01 * w0.y) + (t02 * w0.z + t03 * w0.w);
+        let ws1 = (t10 * w1.x + t11 * w1.y) + (t12 * w1.z + t13 * w1.w);
+        let ws2 = (t20 * w2.x + t21 * w2.y) + (t22 * w2.z + t23 * w2.w);
+        let ws3 = (t30 * w3.x + t31 * w3.y) + (t32 * w3.z + t33 * w3.w);
+        var wv = (ws0 + ws1) + (ws2 + ws3);
+        if cp.has_bias == 1u {
+            wv += vec4<f32>(subgroupBroadcast(bias, 0u));
+        }
+        if cp.relu == 1u {
+            wv = max(wv, vec4<f32>(0.0));
+        }
+        let u0 = subgroupBroadcast(row, 4u);
+        let u1 = subgroupBroadcast(row, 5u);
+        let u2 = subgroupBroadcast(row, 6u);
+        let u3 = subgroupBroadcast(row, 7u);
+        let us0 = (t00 * u0.x + t01 * u0.y) + (t02 * u0.z + t03 * u0.w);
+        let us1 = (t10 * u1.x + t11 * u1.y) + (t12 * u1.z + t13 * u1.w);
+        let us2 = (t20 * u2.x + t21 * u2.y) + (t22 * u2.z + t23 * u2.w);
+        let us3 = (t30 * u3.x + t31 * u3.y) + (t32 * u3.z + t33 * u3.w);
+        var uv = (us0 + us1) + (us2 + us3);
+        if cp.has_bias == 1u {
+            uv += vec4<f32>(subgroupBroadcast(bias, 4u));
+        }
+        if cp.relu == 1u {
+            uv = max(uv, vec4<f32>(0.0));
+        }
+        cy4[at] = wv;
+        if d + 1u < cp.d {
+            cy4[at + quads] = uv;
+        }
+        at += 2u * quads;
+    }
+}
+
 // dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output
 // channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
 // channels r0 .. r0 + 15. A is dy as rows (n, oh, ow) of D (stored (k, m), as

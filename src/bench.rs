@@ -197,13 +197,35 @@ pub struct ProfileRow {
     pub share: f64,
 }
 
+/// One dispatch of a profiled step, in step order.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DispatchTime {
+    /// Kernel (entry point).
+    pub kernel: String,
+    /// Workgroups in x, y, z.
+    pub workgroups: [u32; 3],
+    /// GPU milliseconds (median over the replays).
+    pub ms: f64,
+    /// Milliseconds of the copies made before it, where timed.
+    pub copies_ms: Option<f64>,
+}
+
+/// A profiled step: the kernels' shares and every dispatch in order.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Profile {
+    /// By kernel, largest first.
+    pub kernels: Vec<ProfileRow>,
+    /// Each dispatch.
+    pub dispatches: Vec<DispatchTime>,
+}
+
 /// Time every dispatch of `replays` replays of `dispatches` with GPU
 /// timestamp queries (one compute pass per dispatch) and sum, by kernel name,
 /// each dispatch's median over the replays: on a shared CPU one replay's
 /// times swing by half from run to run. Buffer copies made before a dispatch
 /// are a row of their own, `copies for <kernel>`, where the adapter can write
 /// timestamps between passes.
-pub fn profile(ctx: &Context, dispatches: &[Dispatch], replays: usize) -> Result<Vec<ProfileRow>> {
+pub fn profile(ctx: &Context, dispatches: &[Dispatch], replays: usize) -> Result<Profile> {
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
         return Err(Error::Invalid(format!(
             "the adapter '{}' has no timestamp queries; profiles need them",
@@ -288,10 +310,18 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch], replays: usize) -> Result
             share: 0.0,
         }),
     };
+    let mut each = Vec::with_capacity(dispatches.len());
     for (i, d) in dispatches.iter().enumerate() {
+        let copies_ms = copy_query[i].map(|q| median(q as usize));
+        each.push(DispatchTime {
+            kernel: d.label.clone(),
+            workgroups: d.workgroups,
+            ms: median(2 * i),
+            copies_ms,
+        });
         add(d.label.clone(), median(2 * i));
-        if let Some(q) = copy_query[i] {
-            add(format!("copies for {}", d.label), median(q as usize));
+        if let Some(ms) = copies_ms {
+            add(format!("copies for {}", d.label), ms);
         }
     }
     let total: f64 = rows.iter().map(|r| r.ms).sum();
@@ -299,7 +329,10 @@ pub fn profile(ctx: &Context, dispatches: &[Dispatch], replays: usize) -> Result
         r.share = if total > 0.0 { r.ms / total } else { 0.0 };
     }
     rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-    Ok(rows)
+    Ok(Profile {
+        kernels: rows,
+        dispatches: each,
+    })
 }
 
 /// The five reference figures of BENCHMARKS.md for one model.

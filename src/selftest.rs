@@ -130,7 +130,11 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((130, 1, 9, 11), 5, 4, 2, 1),
     ((2, 1, 13, 10), 33, 4, 2, 0),
     ((1, 1, 7, 9), 3, 4, 2, 2),
-    // Weights past the single-channel texture kernel's uniform buffer.
+    // The single-channel forward (K = 4, Ho·Wo a multiple of 4): stride 1
+    // with padding 2, stride 3 without padding.
+    ((2, 1, 5, 7), 7, 4, 1, 2),
+    ((3, 1, 10, 13), 4, 4, 3, 0),
+    // Weights past the single-channel texture kernels' uniform buffers.
     ((1, 1, 6, 6), 300, 4, 2, 1),
     // The texture input gradient (K = 2·stride, C a multiple of 4): batch
     // 130, padding 0 and 2, strides 1 and 3, odd sizes, a one-row image.
@@ -678,6 +682,10 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
         // mid-texel: a conv2-like bias gradient, and rows of 129.
         (128, 64, 49),
         (3, 100, 129),
+        // A one-channel bias gradient (rows on CPU adapters too) and too
+        // few rows for them (the workgroup-per-c kernel everywhere).
+        (128, 1, 784),
+        (2, 3, 100),
     ];
     for &dims in &shapes {
         let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);

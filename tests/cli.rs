@@ -224,9 +224,24 @@ fn bench_profiles_a_step_by_kernel() {
         if first {
             args.push("--first-step");
         } else {
-            args.extend(["--replays", "3"]);
+            args.extend(["--replays", "3", "--dispatches"]);
         }
         let text = ok(&args);
+        if !first {
+            // --dispatches lists each of the step's N dispatches, numbered
+            // 0 .. N - 1, as many as the clock line counts.
+            let n: usize = text
+                .split(" dispatches;")
+                .next()
+                .and_then(|t| t.rsplit('(').next())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("no dispatch count in:\n{text}"));
+            let numbered: Vec<usize> = text
+                .lines()
+                .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+                .collect();
+            assert_eq!(numbered, (0..n).collect::<Vec<_>>(), "{text}");
+        }
         let title = if first {
             "the first training step"
         } else {

@@ -88,6 +88,7 @@ fn every_kernel_matches_its_cpu_reference() {
             "conv2d_backward_input_subgroup",
             "conv2d_backward_weight_subgroup",
             "conv2d_forward_texture",
+            "conv2d_forward_c1_texture",
             "conv2d_backward_input_texture",
             "conv2d_backward_input_texture_bias_relu",
             "conv2d_backward_input_c1_texture",

@@ -34,6 +34,10 @@ pub struct Args {
     /// MESA_SHADER_CACHE_DISABLE=true there to see a cold start.
     #[arg(long, requires = "profile", conflicts_with = "replays")]
     first_step: bool,
+    /// With --profile: also list every dispatch of the step in order, with
+    /// its grid and time
+    #[arg(long, requires = "profile")]
+    dispatches: bool,
     /// With --profile: replays of the step to time; each dispatch's median
     /// counts (one replay's times swing widely on a busy CPU).
     #[arg(long, requires = "profile", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -109,7 +113,8 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
         } else {
             args.replays as usize
         };
-        let rows = bench::profile(&ctx, &trainer.step_executor().dispatches, replays)?;
+        let profile = bench::profile(&ctx, &trainer.step_executor().dispatches, replays)?;
+        let rows = &profile.kernels;
         let total: f64 = rows.iter().map(|r| r.ms).sum();
         if args.first_step {
             println!("the first training step of {arch} at batch 128: {total:.2} ms of GPU time");
@@ -141,7 +146,7 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
             "{:<34} {:>6} {:>10} {:>7}",
             "kernel", "count", "ms", "share"
         );
-        for r in &rows {
+        for r in rows {
             println!(
                 "{:<34} {:>6} {:>10.3} {:>6.1}%",
                 r.kernel,
@@ -150,8 +155,25 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
                 100.0 * r.share
             );
         }
+        if args.dispatches {
+            println!();
+            println!(
+                "{:>4} {:<34} {:>16} {:>10} {:>10}",
+                "#", "dispatch", "workgroups", "ms", "copies ms"
+            );
+            for (i, d) in profile.dispatches.iter().enumerate() {
+                let [x, y, z] = d.workgroups;
+                let copies = d.copies_ms.map_or(String::new(), |c| format!("{c:.3}"));
+                println!(
+                    "{i:>4} {:<34} {:>16} {:>10.3} {copies:>10}",
+                    d.kernel,
+                    format!("{x}x{y}x{z}"),
+                    d.ms
+                );
+            }
+        }
         write_json(
-            serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "replays": replays, "step_ms": total, "wall_ms": wall_ms, "kernels": rows}),
+            serde_json::json!({"model": arch.to_string(), "adapter": ctx.info.name, "replays": replays, "step_ms": total, "wall_ms": wall_ms, "kernels": rows, "dispatches": profile.dispatches}),
         )?;
         return Ok(ExitCode::SUCCESS);
     }

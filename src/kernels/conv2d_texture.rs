@@ -7,7 +7,11 @@
 //! [`super::conv2d::Kernels::Texture`].
 //!
 //! - forward: rows of the product are output pixels, columns channels; the
-//!   kernel stores y in (N, D, Ho, Wo) itself.
+//!   kernel stores y in (N, D, Ho, Wo) itself. With one input channel and
+//!   K = 4 (an encoder's first layer, and a decoder's last layer's input
+//!   gradient) each invocation computes four pixels of every channel
+//!   instead and stores them as vec4s, its weights from a uniform buffer:
+//!   the product's scalar stores were most of that layer's time.
 //! - input gradient, where K = 2·stride: one product per stride phase, rows
 //!   the phase's pixels of dx, columns its channels, k the 2 × 2 window of
 //!   dy each such pixel reads (four weights per channel of dy, rearranged
@@ -25,7 +29,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::conv2d::ConvShape;
-use crate::buffers::{CopyTarget, Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -96,6 +100,11 @@ pub fn forward(
     y: &GpuSlice,
     relu: bool,
 ) -> Result<Option<Vec<Dispatch>>> {
+    if s.c == 1 {
+        if let Some(out) = forward_c1(ctx, s, x, w, bias, y, relu)? {
+            return Ok(Some(out));
+        }
+    }
     let pixels = s.n * s.ho() * s.wo();
     if !fits(ctx, &s, pixels, s.d) {
         return Ok(None);
@@ -121,6 +130,83 @@ pub fn forward(
         [pixels.div_ceil(ROWS) as u32, s.d.div_ceil(COLS) as u32, 1],
     )?;
     d.copies = vec![copy_x, copy_w];
+    Ok(Some(vec![d]))
+}
+
+/// Where the single-channel forward's bias starts in its uniform buffer
+/// (floats; `C1_BIAS` in conv2d_texture.wgsl is this over 4).
+const C1_BIAS: usize = 3072;
+
+/// The forward with one input channel and K = 4: four pixels of an image
+/// per invocation, each channel's four stored as one vec4, the weights and
+/// bias copied into a uniform buffer. None where the shapes or buffers do
+/// not allow it (Ho·Wo a multiple of 4, D ≤ 192).
+fn forward_c1(
+    ctx: &Context,
+    s: ConvShape,
+    x: &GpuSlice,
+    w: &GpuSlice,
+    bias: Option<&GpuSlice>,
+    y: &GpuSlice,
+    relu: bool,
+) -> Result<Option<Vec<Dispatch>>> {
+    let hw = s.ho() * s.wo();
+    let groups = (s.n * hw / 4).div_ceil(64);
+    let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let ok = super::matmul::subgroups_of_8(ctx)
+        && s.k == 4
+        && hw.is_multiple_of(4)
+        && w.len <= C1_BIAS
+        && y.offset.is_multiple_of(16)
+        && ctx.limits.max_uniform_buffer_binding_size as usize >= C1_WEIGHTS * 4
+        && groups.div_ceil(most) <= most;
+    if !ok {
+        return Ok(None);
+    }
+    let Some((tx, copy_x)) = ctx.scratch_texture_copy("conv2d x", x) else {
+        return Ok(None);
+    };
+    let uw = ctx.scratch_buffer("conv2d c1 weights", C1_WEIGHTS);
+    let mut copies = vec![
+        copy_x,
+        BufferCopy {
+            from: w.clone(),
+            to: CopyTarget::Buffer(GpuSlice {
+                len: w.len,
+                ..uw.clone()
+            }),
+        },
+    ];
+    if let Some(b) = bias {
+        copies.push(BufferCopy {
+            from: b.clone(),
+            to: CopyTarget::Buffer(GpuSlice {
+                offset: uw.offset + C1_BIAS as u64 * 4,
+                len: b.len,
+                ..uw.clone()
+            }),
+        });
+    }
+    let vx = view(&tx);
+    // More than 65,535 workgroups go in rows of that many (the kernel
+    // counts invocations as gid.y · 65535 · 64 + gid.x).
+    let grid = if groups <= most {
+        [groups as u32, 1, 1]
+    } else {
+        [65535, groups.div_ceil(65535) as u32, 1]
+    };
+    let mut d = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_forward_c1_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&vx)),
+            (1, uw.binding()),
+            (3, y.binding()),
+        ],
+        (4, &params(&s, bias.is_some(), relu)),
+        grid,
+    )?;
+    d.copies = copies;
     Ok(Some(vec![d]))
 }
 

@@ -40,6 +40,9 @@ pub fn sum(
 /// Fewer (A, C) pairs than this take the workgroup-per-c kernel.
 const MANY_SUMS: usize = 256;
 
+/// On CPU adapters, this many (A, C) rows or more take the row kernel.
+const FEW_ROWS: usize = 16;
+
 /// Like [`sum`]; with `accumulate` the result is added to `out`.
 pub fn sum_into(
     ctx: &Context,
@@ -74,8 +77,11 @@ pub fn sum_into(
             groups,
         )?]);
     }
-    if a * c >= MANY_SUMS {
-        // CPU adapters read rows of 4 or more from a texture copy of x.
+    // CPU adapters sum rows of 4 or more from a texture copy of x, even
+    // where the sums are few (a transposed conv's one-channel bias: 128
+    // rows of 784): there the workgroup-per-c kernel runs on one core.
+    let software_rows = ctx.is_software() && b >= 4 && a * c >= FEW_ROWS;
+    if a * c >= MANY_SUMS || software_rows {
         let texture = (ctx.is_software() && b >= 4)
             .then(|| ctx.scratch_texture_copy("reduce x", x))
             .flatten();
