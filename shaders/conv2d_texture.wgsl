@@ -846,6 +846,108 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
     }
 }
 
+// The same with K = 4 and stride 2 (the conv model's decoder output), all
+// four phases in one invocation: the dx pixels (2m + 1 + ph - pad, 2m' + 1
+// + pw - pad) of the four phases (ph, pw) read the same 2 × 2 window of dy
+// at corner (m - 1, m' - 1), each with its own four weights, so one set of
+// fetches serves four pixels instead of one. An invocation takes four
+// neighbouring corners of a row (2 × 8 pixels of dx). Corner rows run from
+// cp.y0 (as i32: -1 where pad < 2) for cp.hp rows, columns from cp.x0 for
+// cp.wp. Lane l reads phase l % 4's weights of channel d + l / 4 (one read
+// for two channels: see the forward below), broadcast to every lane.
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_backward_input_c1s2_texture(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let quads = (cp.wp + 3u) / 4u;
+    let per_image = cp.hp * quads;
+    let live = gid.x < cp.n * per_image;
+    let g = min(gid.x, cp.n * per_image - 1u);
+    let n = g / per_image;
+    let rest = g - n * per_image;
+    let r = rest / quads;
+    let q0 = 4u * (rest - r * quads);
+    let oy = i32(cp.y0) + i32(r);
+    let ox = i32(cp.x0) + i32(q0);
+    let rows = vec2<i32>(oy, oy + 1);
+    let row_in = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
+    let cols = vec4<i32>(ox) + vec4<i32>(0, 1, 2, 3);
+    let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
+    let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);
+    let in0 = vec4<bool>(row_in.x) & col_in;
+    let in1 = vec4<bool>(row_in.y) & col_in;
+    let e0_in = row_in.x && col4_in;
+    let e1_in = row_in.y && col4_in;
+    let wo = i32(cp.wo);
+    var at = i32(n * cp.d * cp.ho * cp.wo) + oy * wo + ox;
+    let plane = i32(cp.ho * cp.wo);
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var d = 0u; d < cp.d; d += 2u) {
+        let wl = uwq[(l & 3u) * cp.d + min(d + (l >> 2u), cp.d - 1u)];
+        let f0 = five(at);
+        let f1 = five(at + wo);
+        let t0 = select(vec4<f32>(0.0), f0.v, in0);
+        let t1 = select(vec4<f32>(0.0), f1.v, in1);
+        let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
+        let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));
+        let w0 = subgroupBroadcast(wl, 0u);
+        acc0 += (t0 * w0.x + right0 * w0.y) + (t1 * w0.z + right1 * w0.w);
+        let w1 = subgroupBroadcast(wl, 1u);
+        acc1 += (t0 * w1.x + right0 * w1.y) + (t1 * w1.z + right1 * w1.w);
+        let w2 = subgroupBroadcast(wl, 2u);
+        acc2 += (t0 * w2.x + right0 * w2.y) + (t1 * w2.z + right1 * w2.w);
+        let w3 = subgroupBroadcast(wl, 3u);
+        acc3 += (t0 * w3.x + right0 * w3.y) + (t1 * w3.z + right1 * w3.w);
+        at += plane;
+        if d + 1u < cp.d {
+            let f0 = five(at);
+            let f1 = five(at + wo);
+            let t0 = select(vec4<f32>(0.0), f0.v, in0);
+            let t1 = select(vec4<f32>(0.0), f1.v, in1);
+            let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
+            let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));
+            let w0 = subgroupBroadcast(wl, 4u);
+            acc0 += (t0 * w0.x + right0 * w0.y) + (t1 * w0.z + right1 * w0.w);
+            let w1 = subgroupBroadcast(wl, 5u);
+            acc1 += (t0 * w1.x + right0 * w1.y) + (t1 * w1.z + right1 * w1.w);
+            let w2 = subgroupBroadcast(wl, 6u);
+            acc2 += (t0 * w2.x + right0 * w2.y) + (t1 * w2.z + right1 * w2.w);
+            let w3 = subgroupBroadcast(wl, 7u);
+            acc3 += (t0 * w3.x + right0 * w3.y) + (t1 * w3.z + right1 * w3.w);
+            at += plane;
+        }
+    }
+    var bias = 0.0;
+    if cp.has_bias == 1u {
+        bias = cbias[0];
+    }
+    var out: array<vec4<f32>, 4>;
+    out[0] = acc0;
+    out[1] = acc1;
+    out[2] = acc2;
+    out[3] = acc3;
+    // Phase (ph, pw) = (k / 2, k % 2) of corner j: dx pixel (2oy + 2 + ph -
+    // pad, 2(ox + j) + 2 + pw - pad).
+    let plane_x = n * cp.h * cp.w;
+    for (var k = 0u; k < 16u; k++) {
+        let phase = k >> 2u;
+        let j = k & 3u;
+        let ih = 2 * oy + 2 + i32(phase >> 1u) - i32(cp.pad);
+        let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
+        var v = out[phase][j] + bias;
+        if cp.relu == 1u {
+            v = max(v, 0.0);
+        }
+        if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
+            cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
+        }
+    }
+}
+
 // y = conv(x, w) (+ b) (then ReLU) with one input channel and K = 4 (an
 // encoder's first layer), where the product above spends most of its time
 // storing: its lanes own pixels of four channels, so each store is one

@@ -306,7 +306,12 @@ fn check_matmul(c: &mut Checker, quick: bool) -> Result<()> {
 /// families fall back to the plain kernels on shapes their windows do not
 /// fit, so a check is named for what ran.
 fn family(dispatches: &[Dispatch]) -> &'static str {
-    if dispatches.iter().any(|d| d.label.ends_with("_c1_texture")) {
+    if dispatches
+        .iter()
+        .any(|d| d.label.ends_with("_c1s2_texture"))
+    {
+        "_c1s2_texture"
+    } else if dispatches.iter().any(|d| d.label.ends_with("_c1_texture")) {
         "_c1_texture"
     } else if dispatches.iter().any(|d| d.label.ends_with("_texture")) {
         "_texture"

@@ -324,7 +324,8 @@ fn backward_input_c1(
     let (hp, wp) = (s.h.div_ceil(s.stride), s.w.div_ceil(s.stride));
     let invocations = s.n * hp * wp.div_ceil(4);
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let ok = s.k == 2 * s.stride
+    let ok = super::matmul::subgroups_of_8(ctx)
+        && s.k == 2 * s.stride
         && w.len <= C1_WEIGHTS
         && ctx.limits.max_uniform_buffer_binding_size as usize >= C1_WEIGHTS * 4
         && invocations.div_ceil(64) <= most
@@ -346,22 +347,50 @@ fn backward_input_c1(
     )?;
     let none = ctx.scratch_buffer("no bias", 4);
     let vdy = view(&tdy);
-    let mut d = super::dispatch_bound(
-        ctx,
-        ("conv2d_texture", "conv2d_backward_input_c1_texture"),
-        vec![
-            (0, wgpu::BindingResource::TextureView(&vdy)),
-            (1, wq.binding()),
-            (2, bias.unwrap_or(&none).binding()),
-            (3, dx.binding()),
-        ],
-        (4, &p),
-        [
-            invocations.div_ceil(64) as u32,
-            1,
-            (s.stride * s.stride) as u32,
-        ],
-    )?;
+    let bindings = vec![
+        (0, wgpu::BindingResource::TextureView(&vdy)),
+        (1, wq.binding()),
+        (2, bias.unwrap_or(&none).binding()),
+        (3, dx.binding()),
+    ];
+    let mut d = if s.stride == 2 {
+        // Every phase per invocation: the windows' corner rows (and
+        // columns) m - 1 for m = (ih + pad) / 2 over the image.
+        let corners = |size: usize| {
+            let first = (s.pad / 2) as i64 - 1;
+            let last = ((size - 1 + s.pad) / 2) as i64 - 1;
+            (first as i32 as u32, (last - first + 1) as u32)
+        };
+        let ((y0, hp), (x0, wp)) = (corners(s.h), corners(s.w));
+        let p = Params {
+            origin: [y0, x0],
+            grid: [hp, wp],
+            ..p
+        };
+        let invocations = s.n * hp as usize * (wp as usize).div_ceil(4);
+        if invocations.div_ceil(64) > most {
+            return Ok(None);
+        }
+        super::dispatch_bound(
+            ctx,
+            ("conv2d_texture", "conv2d_backward_input_c1s2_texture"),
+            bindings,
+            (4, &p),
+            [invocations.div_ceil(64) as u32, 1, 1],
+        )?
+    } else {
+        super::dispatch_bound(
+            ctx,
+            ("conv2d_texture", "conv2d_backward_input_c1_texture"),
+            bindings,
+            (4, &p),
+            [
+                invocations.div_ceil(64) as u32,
+                1,
+                (s.stride * s.stride) as u32,
+            ],
+        )?
+    };
     d.copies = vec![copy_dy];
     Ok(Some(vec![phases, d]))
 }
