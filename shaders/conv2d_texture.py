@@ -710,6 +710,104 @@ w("        return;")
 w("    }")
 epilogue("store_dw", "r0", first="z, ")
 
+# Weight gradient with taps as rows: dwᵀ (C·K·K × D) = im2col(x)ᵀ · dy.
+w(f"""
+// x at linear index i, 0 where (iy, ix) falls in the padding.
+fn x_tap(i: i32, iy: i32, ix: i32) -> f32 {{
+    let inside = iy >= 0 && iy < i32(cp.h) && ix >= 0 && ix < i32(cp.w);
+    let u = u32(max(i, 0));
+    let t = textureLoad(tex_x, vec2<u32>((u >> 2u) & 63u, u >> 8u));
+    let s = u & 3u;
+    return select(0.0, select(select(t.x, t.y, s == 1u), select(t.z, t.w, s == 3u), s >= 2u), inside);
+}}
+
+// The weight gradient where the taps are fewer than a block's 32 columns
+// (one input channel: 16), so that the kernel above would leave lanes
+// idle: rows of this product are taps, columns output channels, k the
+// pixels. A is im2col(x) (lane l fetches taps r0 + l and r0 + 8 + l of four
+// pixels, one float each); B is dy read straight from its (N, D, Ho, Wo)
+// layout (Ho·Wo a multiple of 4: a texel is four pixels of one channel), so
+// dy needs no rearranging first. Lane l computes channels c0 .. c0 + 3 of
+// taps r0 .. r0 + {R - 1} and stores them per channel, four vec4s.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_taps_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""")
+for r in range(R):
+    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+w("""    let z = wid.z;
+    let kb0 = z * cp.slice;
+    let kb1 = min(kb0 + cp.slice, cp.pixels);
+    let tap0 = tap_offset(min(r0 + l, cp.taps - 1u));
+    let tap1 = tap_offset(min(r0 + 8u + l, cp.taps - 1u));
+    let hw = cp.ho * cp.wo;
+    let image = i32(cp.c * cp.h * cp.w);
+    let s = i32(cp.stride);
+    let row = i32(cp.w);
+    let n0 = kb0 / hw;
+    var p = kb0 - n0 * hw;
+    var oh = p / cp.wo;
+    var ow = p - oh * cp.wo;
+    var iy = i32(oh) * s - i32(cp.pad);
+    var ix = i32(ow) * s - i32(cp.pad);
+    var origin = i32(n0) * image + iy * row + ix;
+    // dy's texel of channel c0 (clamped like the taps) at pixel kb.
+    let plane4 = hw / 4u;
+    var dyt = (n0 * cp.d + min(c0, cp.d - 4u)) * plane4 + p / 4u;
+    for (var kb = kb0; kb < kb1; kb += 4u) {""")
+for i in range(4):
+    w(f"        let x0_{i} = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);")
+    w(f"        let x1_{i} = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);")
+    w("""        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }""")
+w("        let a0 = vec4<f32>(x0_0, x0_1, x0_2, x0_3);")
+w("        let a1 = vec4<f32>(x1_0, x1_1, x1_2, x1_3);")
+for c in range(C):
+    off = "" if c == 0 else (" + plane4" if c == 1 else f" + {c}u * plane4")
+    w(f"        let f{c} = fetch(dyt{off});")
+w("""        dyt += 1u;
+        p += 4u;
+        if p == hw {
+            p = 0u;
+            dyt += (cp.d - 1u) * plane4;
+        }""")
+accumulate(
+    lambda r, t: f"subgroupBroadcast(a{r // 8}[{t}], {r % 8}u)",
+    lambda t, c: f"f{c}[{t}]",
+)
+w("    }")
+w("    if c0 >= cp.d {")
+w("        return;")
+w("    }")
+w(f"    var out: array<f32, {4 * R}>;")
+for r in range(R):
+    for c in range(C):
+        w(f"    out[{4 * r + c}] = acc{r}_{c};")
+w(f"""    // Channel c's {R} taps are contiguous in dw: four vec4 stores (one site).
+    for (var k = 0u; k < {C * R // 4}u; k++) {{
+        let c = k / {R // 4}u;
+        let g = k % {R // 4}u;
+        let v = vec4<f32>(out[16u * g + c], out[16u * g + 4u + c], out[16u * g + 8u + c], out[16u * g + 12u + c]);
+        cdw4[((z * cp.d + c0 + c) * cp.taps + r0 + 4u * g) / 4u] = v;
+    }}
+}}""")
+
 w("""
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,
 // the weight gradient's A: gid.x is a group of four channels, gid.y the

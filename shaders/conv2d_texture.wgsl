@@ -1379,6 +1379,352 @@ fn conv2d_backward_weight_texture(
     }
 }
 
+// x at linear index i, 0 where (iy, ix) falls in the padding.
+fn x_tap(i: i32, iy: i32, ix: i32) -> f32 {
+    let inside = iy >= 0 && iy < i32(cp.h) && ix >= 0 && ix < i32(cp.w);
+    let u = u32(max(i, 0));
+    let t = textureLoad(tex_x, vec2<u32>((u >> 2u) & 63u, u >> 8u));
+    let s = u & 3u;
+    return select(0.0, select(select(t.x, t.y, s == 1u), select(t.z, t.w, s == 3u), s >= 2u), inside);
+}
+
+// The weight gradient where the taps are fewer than a block's 32 columns
+// (one input channel: 16), so that the kernel above would leave lanes
+// idle: rows of this product are taps, columns output channels, k the
+// pixels. A is im2col(x) (lane l fetches taps r0 + l and r0 + 8 + l of four
+// pixels, one float each); B is dy read straight from its (N, D, Ho, Wo)
+// layout (Ho·Wo a multiple of 4: a texel is four pixels of one channel), so
+// dy needs no rearranging first. Lane l computes channels c0 .. c0 + 3 of
+// taps r0 .. r0 + 15 and stores them per channel, four vec4s.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_taps_texture(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {
+    let r0 = wid.x * 16u;
+    let c0 = wid.y * 32u + 4u * l;
+    var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
+    var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
+    var acc2_0 = 0.0; var acc2_1 = 0.0; var acc2_2 = 0.0; var acc2_3 = 0.0;
+    var acc3_0 = 0.0; var acc3_1 = 0.0; var acc3_2 = 0.0; var acc3_3 = 0.0;
+    var acc4_0 = 0.0; var acc4_1 = 0.0; var acc4_2 = 0.0; var acc4_3 = 0.0;
+    var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
+    var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
+    var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
+    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
+    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
+    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
+    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
+    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
+    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
+    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
+    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
+    let z = wid.z;
+    let kb0 = z * cp.slice;
+    let kb1 = min(kb0 + cp.slice, cp.pixels);
+    let tap0 = tap_offset(min(r0 + l, cp.taps - 1u));
+    let tap1 = tap_offset(min(r0 + 8u + l, cp.taps - 1u));
+    let hw = cp.ho * cp.wo;
+    let image = i32(cp.c * cp.h * cp.w);
+    let s = i32(cp.stride);
+    let row = i32(cp.w);
+    let n0 = kb0 / hw;
+    var p = kb0 - n0 * hw;
+    var oh = p / cp.wo;
+    var ow = p - oh * cp.wo;
+    var iy = i32(oh) * s - i32(cp.pad);
+    var ix = i32(ow) * s - i32(cp.pad);
+    var origin = i32(n0) * image + iy * row + ix;
+    // dy's texel of channel c0 (clamped like the taps) at pixel kb.
+    let plane4 = hw / 4u;
+    var dyt = (n0 * cp.d + min(c0, cp.d - 4u)) * plane4 + p / 4u;
+    for (var kb = kb0; kb < kb1; kb += 4u) {
+        let x0_0 = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);
+        let x1_0 = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let x0_1 = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);
+        let x1_1 = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let x0_2 = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);
+        let x1_2 = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let x0_3 = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);
+        let x1_3 = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);
+        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }
+        let a0 = vec4<f32>(x0_0, x0_1, x0_2, x0_3);
+        let a1 = vec4<f32>(x1_0, x1_1, x1_2, x1_3);
+        let f0 = fetch(dyt);
+        let f1 = fetch(dyt + plane4);
+        let f2 = fetch(dyt + 2u * plane4);
+        let f3 = fetch(dyt + 3u * plane4);
+        dyt += 1u;
+        p += 4u;
+        if p == hw {
+            p = 0u;
+            dyt += (cp.d - 1u) * plane4;
+        }
+        let s0_0 = subgroupBroadcast(a0[0], 0u);
+        let s1_0 = subgroupBroadcast(a0[1], 0u);
+        let s2_0 = subgroupBroadcast(a0[2], 0u);
+        let s3_0 = subgroupBroadcast(a0[3], 0u);
+        acc0_0 += (s0_0 * f0[0] + s1_0 * f0[1]) + (s2_0 * f0[2] + s3_0 * f0[3]);
+        acc0_1 += (s0_0 * f1[0] + s1_0 * f1[1]) + (s2_0 * f1[2] + s3_0 * f1[3]);
+        acc0_2 += (s0_0 * f2[0] + s1_0 * f2[1]) + (s2_0 * f2[2] + s3_0 * f2[3]);
+        acc0_3 += (s0_0 * f3[0] + s1_0 * f3[1]) + (s2_0 * f3[2] + s3_0 * f3[3]);
+        let s0_1 = subgroupBroadcast(a0[0], 1u);
+        let s1_1 = subgroupBroadcast(a0[1], 1u);
+        let s2_1 = subgroupBroadcast(a0[2], 1u);
+        let s3_1 = subgroupBroadcast(a0[3], 1u);
+        acc1_0 += (s0_1 * f0[0] + s1_1 * f0[1]) + (s2_1 * f0[2] + s3_1 * f0[3]);
+        acc1_1 += (s0_1 * f1[0] + s1_1 * f1[1]) + (s2_1 * f1[2] + s3_1 * f1[3]);
+        acc1_2 += (s0_1 * f2[0] + s1_1 * f2[1]) + (s2_1 * f2[2] + s3_1 * f2[3]);
+        acc1_3 += (s0_1 * f3[0] + s1_1 * f3[1]) + (s2_1 * f3[2] + s3_1 * f3[3]);
+        let s0_2 = subgroupBroadcast(a0[0], 2u);
+        let s1_2 = subgroupBroadcast(a0[1], 2u);
+        let s2_2 = subgroupBroadcast(a0[2], 2u);
+        let s3_2 = subgroupBroadcast(a0[3], 2u);
+        acc2_0 += (s0_2 * f0[0] + s1_2 * f0[1]) + (s2_2 * f0[2] + s3_2 * f0[3]);
+        acc2_1 += (s0_2 * f1[0] + s1_2 * f1[1]) + (s2_2 * f1[2] + s3_2 * f1[3]);
+        acc2_2 += (s0_2 * f2[0] + s1_2 * f2[1]) + (s2_2 * f2[2] + s3_2 * f2[3]);
+        acc2_3 += (s0_2 * f3[0] + s1_2 * f3[1]) + (s2_2 * f3[2] + s3_2 * f3[3]);
+        let s0_3 = subgroupBroadcast(a0[0], 3u);
+        let s1_3 = subgroupBroadcast(a0[1], 3u);
+        let s2_3 = subgroupBroadcast(a0[2], 3u);
+        let s3_3 = subgroupBroadcast(a0[3], 3u);
+        acc3_0 += (s0_3 * f0[0] + s1_3 * f0[1]) + (s2_3 * f0[2] + s3_3 * f0[3]);
+        acc3_1 += (s0_3 * f1[0] + s1_3 * f1[1]) + (s2_3 * f1[2] + s3_3 * f1[3]);
+        acc3_2 += (s0_3 * f2[0] + s1_3 * f2[1]) + (s2_3 * f2[2] + s3_3 * f2[3]);
+        acc3_3 += (s0_3 * f3[0] + s1_3 * f3[1]) + (s2_3 * f3[2] + s3_3 * f3[3]);
+        let s0_4 = subgroupBroadcast(a0[0], 4u);
+        let s1_4 = subgroupBroadcast(a0[1], 4u);
+        let s2_4 = subgroupBroadcast(a0[2], 4u);
+        let s3_4 = subgroupBroadcast(a0[3], 4u);
+        acc4_0 += (s0_4 * f0[0] + s1_4 * f0[1]) + (s2_4 * f0[2] + s3_4 * f0[3]);
+        acc4_1 += (s0_4 * f1[0] + s1_4 * f1[1]) + (s2_4 * f1[2] + s3_4 * f1[3]);
+        acc4_2 += (s0_4 * f2[0] + s1_4 * f2[1]) + (s2_4 * f2[2] + s3_4 * f2[3]);
+        acc4_3 += (s0_4 * f3[0] + s1_4 * f3[1]) + (s2_4 * f3[2] + s3_4 * f3[3]);
+        let s0_5 = subgroupBroadcast(a0[0], 5u);
+        let s1_5 = subgroupBroadcast(a0[1], 5u);
+        let s2_5 = subgroupBroadcast(a0[2], 5u);
+        let s3_5 = subgroupBroadcast(a0[3], 5u);
+        acc5_0 += (s0_5 * f0[0] + s1_5 * f0[1]) + (s2_5 * f0[2] + s3_5 * f0[3]);
+        acc5_1 += (s0_5 * f1[0] + s1_5 * f1[1]) + (s2_5 * f1[2] + s3_5 * f1[3]);
+        acc5_2 += (s0_5 * f2[0] + s1_5 * f2[1]) + (s2_5 * f2[2] + s3_5 * f2[3]);
+        acc5_3 += (s0_5 * f3[0] + s1_5 * f3[1]) + (s2_5 * f3[2] + s3_5 * f3[3]);
+        let s0_6 = subgroupBroadcast(a0[0], 6u);
+        let s1_6 = subgroupBroadcast(a0[1], 6u);
+        let s2_6 = subgroupBroadcast(a0[2], 6u);
+        let s3_6 = subgroupBroadcast(a0[3], 6u);
+        acc6_0 += (s0_6 * f0[0] + s1_6 * f0[1]) + (s2_6 * f0[2] + s3_6 * f0[3]);
+        acc6_1 += (s0_6 * f1[0] + s1_6 * f1[1]) + (s2_6 * f1[2] + s3_6 * f1[3]);
+        acc6_2 += (s0_6 * f2[0] + s1_6 * f2[1]) + (s2_6 * f2[2] + s3_6 * f2[3]);
+        acc6_3 += (s0_6 * f3[0] + s1_6 * f3[1]) + (s2_6 * f3[2] + s3_6 * f3[3]);
+        let s0_7 = subgroupBroadcast(a0[0], 7u);
+        let s1_7 = subgroupBroadcast(a0[1], 7u);
+        let s2_7 = subgroupBroadcast(a0[2], 7u);
+        let s3_7 = subgroupBroadcast(a0[3], 7u);
+        acc7_0 += (s0_7 * f0[0] + s1_7 * f0[1]) + (s2_7 * f0[2] + s3_7 * f0[3]);
+        acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
+        acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
+        acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
+        let s0_8 = subgroupBroadcast(a1[0], 0u);
+        let s1_8 = subgroupBroadcast(a1[1], 0u);
+        let s2_8 = subgroupBroadcast(a1[2], 0u);
+        let s3_8 = subgroupBroadcast(a1[3], 0u);
+        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
+        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
+        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
+        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
+        let s0_9 = subgroupBroadcast(a1[0], 1u);
+        let s1_9 = subgroupBroadcast(a1[1], 1u);
+        let s2_9 = subgroupBroadcast(a1[2], 1u);
+        let s3_9 = subgroupBroadcast(a1[3], 1u);
+        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
+        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
+        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
+        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
+        let s0_10 = subgroupBroadcast(a1[0], 2u);
+        let s1_10 = subgroupBroadcast(a1[1], 2u);
+        let s2_10 = subgroupBroadcast(a1[2], 2u);
+        let s3_10 = subgroupBroadcast(a1[3], 2u);
+        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
+        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
+        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
+        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
+        let s0_11 = subgroupBroadcast(a1[0], 3u);
+        let s1_11 = subgroupBroadcast(a1[1], 3u);
+        let s2_11 = subgroupBroadcast(a1[2], 3u);
+        let s3_11 = subgroupBroadcast(a1[3], 3u);
+        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
+        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
+        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
+        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
+        let s0_12 = subgroupBroadcast(a1[0], 4u);
+        let s1_12 = subgroupBroadcast(a1[1], 4u);
+        let s2_12 = subgroupBroadcast(a1[2], 4u);
+        let s3_12 = subgroupBroadcast(a1[3], 4u);
+        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
+        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
+        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
+        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
+        let s0_13 = subgroupBroadcast(a1[0], 5u);
+        let s1_13 = subgroupBroadcast(a1[1], 5u);
+        let s2_13 = subgroupBroadcast(a1[2], 5u);
+        let s3_13 = subgroupBroadcast(a1[3], 5u);
+        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
+        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
+        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
+        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
+        let s0_14 = subgroupBroadcast(a1[0], 6u);
+        let s1_14 = subgroupBroadcast(a1[1], 6u);
+        let s2_14 = subgroupBroadcast(a1[2], 6u);
+        let s3_14 = subgroupBroadcast(a1[3], 6u);
+        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
+        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
+        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
+        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
+        let s0_15 = subgroupBroadcast(a1[0], 7u);
+        let s1_15 = subgroupBroadcast(a1[1], 7u);
+        let s2_15 = subgroupBroadcast(a1[2], 7u);
+        let s3_15 = subgroupBroadcast(a1[3], 7u);
+        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
+        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
+        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
+        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
+    }
+    if c0 >= cp.d {
+        return;
+    }
+    var out: array<f32, 64>;
+    out[0] = acc0_0;
+    out[1] = acc0_1;
+    out[2] = acc0_2;
+    out[3] = acc0_3;
+    out[4] = acc1_0;
+    out[5] = acc1_1;
+    out[6] = acc1_2;
+    out[7] = acc1_3;
+    out[8] = acc2_0;
+    out[9] = acc2_1;
+    out[10] = acc2_2;
+    out[11] = acc2_3;
+    out[12] = acc3_0;
+    out[13] = acc3_1;
+    out[14] = acc3_2;
+    out[15] = acc3_3;
+    out[16] = acc4_0;
+    out[17] = acc4_1;
+    out[18] = acc4_2;
+    out[19] = acc4_3;
+    out[20] = acc5_0;
+    out[21] = acc5_1;
+    out[22] = acc5_2;
+    out[23] = acc5_3;
+    out[24] = acc6_0;
+    out[25] = acc6_1;
+    out[26] = acc6_2;
+    out[27] = acc6_3;
+    out[28] = acc7_0;
+    out[29] = acc7_1;
+    out[30] = acc7_2;
+    out[31] = acc7_3;
+    out[32] = acc8_0;
+    out[33] = acc8_1;
+    out[34] = acc8_2;
+    out[35] = acc8_3;
+    out[36] = acc9_0;
+    out[37] = acc9_1;
+    out[38] = acc9_2;
+    out[39] = acc9_3;
+    out[40] = acc10_0;
+    out[41] = acc10_1;
+    out[42] = acc10_2;
+    out[43] = acc10_3;
+    out[44] = acc11_0;
+    out[45] = acc11_1;
+    out[46] = acc11_2;
+    out[47] = acc11_3;
+    out[48] = acc12_0;
+    out[49] = acc12_1;
+    out[50] = acc12_2;
+    out[51] = acc12_3;
+    out[52] = acc13_0;
+    out[53] = acc13_1;
+    out[54] = acc13_2;
+    out[55] = acc13_3;
+    out[56] = acc14_0;
+    out[57] = acc14_1;
+    out[58] = acc14_2;
+    out[59] = acc14_3;
+    out[60] = acc15_0;
+    out[61] = acc15_1;
+    out[62] = acc15_2;
+    out[63] = acc15_3;
+    // Channel c's 16 taps are contiguous in dw: four vec4 stores (one site).
+    for (var k = 0u; k < 16u; k++) {
+        let c = k / 4u;
+        let g = k % 4u;
+        let v = vec4<f32>(out[16u * g + c], out[16u * g + 4u + c], out[16u * g + 8u + c], out[16u * g + 12u + c]);
+        cdw4[((z * cp.d + c0 + c) * cp.taps + r0 + 4u * g) / 4u] = v;
+    }
+}
+
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,
 // the weight gradient's A: gid.x is a group of four channels, gid.y the
 // pixel, gid.z the image. (Texel fetches: a storage load costs about three

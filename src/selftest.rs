@@ -134,6 +134,9 @@ const CONV_SHAPES: &[ConvCase] = &[
     // with padding 2, stride 3 without padding.
     ((2, 1, 5, 7), 7, 4, 1, 2),
     ((3, 1, 10, 13), 4, 4, 3, 0),
+    // Two blocks of channels, the second partial, at batch 130 (the
+    // weight gradient with taps as rows: slices cross images).
+    ((130, 1, 8, 8), 36, 4, 2, 1),
     // Weights past the single-channel texture kernels' uniform buffers.
     ((1, 1, 6, 6), 300, 4, 2, 1),
     // The texture input gradient (K = 2·stride, C a multiple of 4): batch
@@ -311,6 +314,11 @@ fn family(dispatches: &[Dispatch]) -> &'static str {
         .any(|d| d.label.ends_with("_c1s2_texture"))
     {
         "_c1s2_texture"
+    } else if dispatches
+        .iter()
+        .any(|d| d.label.ends_with("_taps_texture"))
+    {
+        "_taps_texture"
     } else if dispatches.iter().any(|d| d.label.ends_with("_c1_texture")) {
         "_c1_texture"
     } else if dispatches.iter().any(|d| d.label.ends_with("_texture")) {

@@ -96,6 +96,7 @@ fn every_kernel_matches_its_cpu_reference() {
             "conv2d_backward_input_c1s2_texture",
             "conv2d_backward_input_c1s2_texture_bias_relu",
             "conv2d_backward_weight_texture",
+            "conv2d_backward_weight_taps_texture",
         ] {
             assert!(
                 results.iter().any(|r| r.kernel == kernel),

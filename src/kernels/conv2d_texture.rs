@@ -423,6 +423,9 @@ pub fn backward_weight(
     ) else {
         return Ok(None);
     };
+    if taps < COLS && hw.is_multiple_of(4) {
+        return backward_weight_taps(ctx, s, (tx, copy_x), (tdy, copy_dy), dw);
+    }
     // dy as rows of D channels: a buffer the layout kernel writes, copied
     // into a texture (texture stores cost far more than this on llvmpipe).
     let rows_len = pixels * s.d;
@@ -476,6 +479,58 @@ pub fn backward_weight(
     )?;
     product.copies = vec![copy_x, copy_rows];
     let mut out = vec![layout, product];
+    if slices > 1 {
+        out.extend(super::reduce::sum(
+            ctx,
+            &target,
+            dw,
+            (slices, s.d * taps, 1),
+            1,
+            1.0,
+        )?);
+    }
+    Ok(Some(out))
+}
+
+/// The weight gradient with taps as the product's rows (fewer taps than a
+/// block's columns: one input channel) and dy read in its own layout (Ho·Wo
+/// a multiple of 4); x and dy come with their texture copies.
+fn backward_weight_taps(
+    ctx: &Context,
+    s: ConvShape,
+    (tx, copy_x): (wgpu::Texture, BufferCopy),
+    (tdy, copy_dy): (wgpu::Texture, BufferCopy),
+    dw: &GpuSlice,
+) -> Result<Option<Vec<Dispatch>>> {
+    let taps = s.c * s.k * s.k;
+    let pixels = s.n * s.ho() * s.wo();
+    let groups = [taps.div_ceil(ROWS), s.d.div_ceil(COLS)];
+    let wanted = MIN_WORKGROUPS.div_ceil(groups[0] * groups[1]);
+    let slice = pixels.div_ceil(wanted).next_multiple_of(4);
+    let slices = pixels.div_ceil(slice);
+    let target = if slices > 1 {
+        ctx.scratch_buffer("conv2d dw slices", slices * s.d * taps)
+    } else {
+        dw.clone()
+    };
+    let p = Params {
+        slice: slice as u32,
+        ..params(&s, false, false)
+    };
+    let (vx, vdy) = (view(&tx), view(&tdy));
+    let mut product = super::dispatch_bound(
+        ctx,
+        ("conv2d_texture", "conv2d_backward_weight_taps_texture"),
+        vec![
+            (0, wgpu::BindingResource::TextureView(&vx)),
+            (1, wgpu::BindingResource::TextureView(&vdy)),
+            (3, target.binding()),
+        ],
+        (4, &p),
+        [groups[0] as u32, groups[1] as u32, slices as u32],
+    )?;
+    product.copies = vec![copy_x, copy_dy];
+    let mut out = vec![product];
     if slices > 1 {
         out.extend(super::reduce::sum(
             ctx,
