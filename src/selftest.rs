@@ -511,11 +511,14 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let (l, gl) = c.input(n * d, -6.0, 6.0);
         let (x, gx) = c.input(n * d, 0.0, 1.0);
         let rows = c.ctx.zeros("rows", n);
-        // Named for the kernel that ran: the vec4 ones where d is a multiple of 4.
-        let forward = vae::bce_forward(c.ctx, &gl, &gx, &rows, d)?;
-        let name = forward.label.clone();
-        c.ctx.run(&[forward])?;
-        c.check(&name, shape.clone(), &rows, &vae::bce_reference(&l, &x, d))?;
+        // Named for the kernel that ran: the vec4 ones where d is a multiple
+        // of 4, the lane sums where the device has 8-lane subgroups.
+        for lanes in [false, true] {
+            let forward = vae::bce_forward_with(c.ctx, lanes, &gl, &gx, &rows, d)?;
+            let name = forward.label.clone();
+            c.ctx.run(&[forward])?;
+            c.check(&name, shape.clone(), &rows, &vae::bce_reference(&l, &x, d))?;
+        }
         let out = c.ctx.zeros("dl", n * d);
         let backward = vae::bce_backward(c.ctx, &gl, &gx, &out, 0.5)?;
         let name = backward.label.clone();
@@ -532,14 +535,12 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let (mu, gmu) = c.input(n * l, -2.0, 2.0);
         let (lv, glv) = c.input(n * l, -3.0, 2.0);
         let rows = c.ctx.zeros("rows", n);
-        c.ctx
-            .run(&[vae::kl_forward(c.ctx, &gmu, &glv, &rows, l)?])?;
-        c.check(
-            "kl_forward",
-            shape.clone(),
-            &rows,
-            &vae::kl_reference(&mu, &lv, l),
-        )?;
+        for lanes in [false, true] {
+            let forward = vae::kl_forward_with(c.ctx, lanes, &gmu, &glv, &rows, l)?;
+            let name = forward.label.clone();
+            c.ctx.run(&[forward])?;
+            c.check(&name, shape.clone(), &rows, &vae::kl_reference(&mu, &lv, l))?;
+        }
         let (dmu, dlv) = (c.ctx.zeros("dmu", n * l), c.ctx.zeros("dlv", n * l));
         c.ctx
             .run(&[vae::kl_backward(c.ctx, &gmu, &glv, &dmu, &dlv, 2.0)?])?;

@@ -24,6 +24,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ),
     ("activations", include_str!("../shaders/activations.wgsl")),
     ("vae", include_str!("../shaders/vae.wgsl")),
+    ("vae_subgroup", include_str!("../shaders/vae_subgroup.wgsl")),
     ("adam", include_str!("../shaders/adam.wgsl")),
     ("data", include_str!("../shaders/data.wgsl")),
     ("reduce", include_str!("../shaders/reduce.wgsl")),

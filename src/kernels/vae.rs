@@ -40,16 +40,32 @@ pub fn bce_forward(
     rows: &GpuSlice,
     d: usize,
 ) -> Result<Dispatch> {
+    bce_forward_with(ctx, super::matmul::subgroups_of_8(ctx), logits, x, rows, d)
+}
+
+/// [`bce_forward`], with `lanes` the 8-lane row sums (vae_subgroup.wgsl,
+/// where D is a multiple of 4) if the device has 8-lane subgroups.
+pub fn bce_forward_with(
+    ctx: &Context,
+    lanes: bool,
+    logits: &GpuSlice,
+    x: &GpuSlice,
+    rows: &GpuSlice,
+    d: usize,
+) -> Result<Dispatch> {
     let n = rows.len;
     check_len("bce_forward", "logits", logits, n * d)?;
     check_len("bce_forward", "x", x, n * d)?;
-    let entry = if super::activations::vec4_fits(d, &[logits, x]) {
-        "bce_forward_vec4"
+    let vec4 = super::activations::vec4_fits(d, &[logits, x]);
+    let (file, entry) = if lanes && vec4 && super::matmul::subgroups_of_8(ctx) {
+        ("vae_subgroup", "bce_forward_lanes")
+    } else if vec4 {
+        ("vae", "bce_forward_vec4")
     } else {
-        "bce_forward"
+        ("vae", "bce_forward")
     };
     ctx.dispatch(
-        "vae",
+        file,
         entry,
         &[],
         &[logits, x, rows],
@@ -92,12 +108,30 @@ pub fn kl_forward(
     rows: &GpuSlice,
     l: usize,
 ) -> Result<Dispatch> {
+    kl_forward_with(ctx, super::matmul::subgroups_of_8(ctx), mu, logvar, rows, l)
+}
+
+/// [`kl_forward`], with `lanes` the 8-lane row sums (vae_subgroup.wgsl) if
+/// the device has 8-lane subgroups.
+pub fn kl_forward_with(
+    ctx: &Context,
+    lanes: bool,
+    mu: &GpuSlice,
+    logvar: &GpuSlice,
+    rows: &GpuSlice,
+    l: usize,
+) -> Result<Dispatch> {
     let n = rows.len;
     check_len("kl_forward", "mu", mu, n * l)?;
     check_len("kl_forward", "logvar", logvar, n * l)?;
+    let (file, entry) = if lanes && super::matmul::subgroups_of_8(ctx) {
+        ("vae_subgroup", "kl_forward_lanes")
+    } else {
+        ("vae", "kl_forward")
+    };
     ctx.dispatch(
-        "vae",
-        "kl_forward",
+        file,
+        entry,
         &[],
         &[mu, logvar, rows],
         &params(n, l, 0, 1.0),
