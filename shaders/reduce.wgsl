@@ -134,3 +134,26 @@ fn reduce_columns(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     finish(c, sum);
 }
+
+// reduce_columns with x copied into an RGBA32F texture (as
+// reduce_rows_texture), C a multiple of 4: each invocation sums four
+// neighbouring columns, one texel a row, in the same order as
+// reduce_columns. Bindings: 0 tx, 1 out, 2 p.
+@compute @workgroup_size(64, 1, 1)
+fn reduce_columns_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c4 = gid.y * 65535u * 64u + gid.x;
+    let cols4 = p.c / 4u;
+    if c4 >= cols4 {
+        return;
+    }
+    var sum = vec4<f32>(0.0);
+    var t = c4;
+    for (var ai = 0u; ai < p.a; ai++) {
+        sum += textureLoad(tx, vec2<u32>(t & 63u, t >> 6u));
+        t += cols4;
+    }
+    for (var j = 0u; j < 4u; j++) {
+        finish(4u * c4 + j, sum[j]);
+    }
+}
+

@@ -60,9 +60,15 @@ fn every_kernel_matches_its_cpu_reference() {
             );
         }
     }
-    // and sum rows of a bias gradient from a texture copy, else from storage.
+    // and sum rows (and columns in fours) of a bias gradient from a texture
+    // copy, else from storage.
     if ctx.is_software() {
-        for kernel in ["reduce_rows_texture", "reduce_rows"] {
+        for kernel in [
+            "reduce_rows_texture",
+            "reduce_rows",
+            "reduce_columns_texture",
+            "reduce_columns",
+        ] {
             assert!(
                 results
                     .iter()

@@ -18,10 +18,13 @@
 //!   per phase first); the kernel stores dx in (N, C, H, W) itself.
 //!   With one input channel (a decoder's last layer) each invocation
 //!   computes four pixels of a phase instead, its weights from a uniform
-//!   buffer.
+//!   buffer; with stride 2, four pixels of every phase, which read the same
+//!   windows of dy.
 //! - weight gradient: dy is first moved into rows (n, oh, ow) of D channels
 //!   (one small kernel and a copy into a texture); dw comes out in w's own
-//!   (D, C, K, K) layout.
+//!   (D, C, K, K) layout. With fewer taps than a block's columns (one input
+//!   channel) the product runs transposed, taps as rows, and reads dy in its
+//!   own layout where Ho·Wo is a multiple of 4.
 //!
 //! The textures are the context's scratch textures, shared by every layer of
 //! the same sizes.

@@ -67,6 +67,25 @@ pub fn sum_into(
         _pad: [0; 2],
     };
     if b == 1 {
+        // CPU adapters read four columns a texel from a texture copy of x.
+        let texture = (ctx.is_software() && c.is_multiple_of(4))
+            .then(|| ctx.scratch_texture_copy("reduce x", x))
+            .flatten();
+        if let Some((t, copy)) = texture {
+            let view = t.create_view(&Default::default());
+            let mut d = super::dispatch_bound(
+                ctx,
+                ("reduce", "reduce_columns_texture"),
+                vec![
+                    (0, wgpu::BindingResource::TextureView(&view)),
+                    (1, out.binding()),
+                ],
+                (2, &params),
+                super::grid_1d(c / 4, 64),
+            )?;
+            d.copies = vec![copy];
+            return Ok(vec![d]);
+        }
         let groups = super::grid_1d(c, 64);
         return Ok(vec![ctx.dispatch(
             "reduce",
