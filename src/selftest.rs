@@ -700,9 +700,11 @@ fn check_reduce_and_gather(c: &mut Checker) -> Result<()> {
         // few rows for them (the workgroup-per-c kernel everywhere).
         (128, 1, 784),
         (2, 3, 100),
-        // Columns in fours that CPU adapters read from a texture.
+        // Columns in fours that CPU adapters read from a texture (over 32
+        // rows or more), and too few rows for it.
         (130, 20, 1),
-        (1, 12, 1),
+        (32, 12, 1),
+        (16, 12, 1),
     ];
     for &dims in &shapes {
         let (x, gx) = c.input(dims.0 * dims.1 * dims.2, -1.0, 1.0);

@@ -327,8 +327,7 @@ fn backward_input_c1(
     let (hp, wp) = (s.h.div_ceil(s.stride), s.w.div_ceil(s.stride));
     let invocations = s.n * hp * wp.div_ceil(4);
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let ok = super::matmul::subgroups_of_8(ctx)
-        && s.k == 2 * s.stride
+    let ok = s.k == 2 * s.stride
         && w.len <= C1_WEIGHTS
         && ctx.limits.max_uniform_buffer_binding_size as usize >= C1_WEIGHTS * 4
         && invocations.div_ceil(64) <= most
@@ -356,7 +355,8 @@ fn backward_input_c1(
         (2, bias.unwrap_or(&none).binding()),
         (3, dx.binding()),
     ];
-    let mut d = if s.stride == 2 {
+    // (Its weights reach the lanes by subgroupBroadcast.)
+    let mut d = if s.stride == 2 && super::matmul::subgroups_of_8(ctx) {
         // Every phase per invocation: the windows' corner rows (and
         // columns) m - 1 for m = (ih + pad) / 2 over the image.
         let corners = |size: usize| {

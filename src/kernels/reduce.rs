@@ -40,6 +40,9 @@ pub fn sum(
 /// Fewer (A, C) pairs than this take the workgroup-per-c kernel.
 const MANY_SUMS: usize = 256;
 
+/// On CPU adapters, column sums over this many rows or more read a texture.
+const MANY_ROWS: usize = 32;
+
 /// On CPU adapters, this many (A, C) rows or more take the row kernel.
 const FEW_ROWS: usize = 16;
 
@@ -67,8 +70,12 @@ pub fn sum_into(
         _pad: [0; 2],
     };
     if b == 1 {
-        // CPU adapters read four columns a texel from a texture copy of x.
-        let texture = (ctx.is_software() && c.is_multiple_of(4))
+        // CPU adapters read four columns a texel from a texture copy of x
+        // where the rows are many (a batch). Few rows (the weight
+        // gradients' slices) stay on storage: cheap there, and behind the
+        // texture copy a weight gradient timed alone in a loop ran three to
+        // four times slower on lavapipe (though not in a training step).
+        let texture = (ctx.is_software() && c.is_multiple_of(4) && a >= MANY_ROWS)
             .then(|| ctx.scratch_texture_copy("reduce x", x))
             .flatten();
         if let Some((t, copy)) = texture {
