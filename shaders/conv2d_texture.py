@@ -196,6 +196,27 @@ def fetch_b_rows():
         w(f"        let f{i} = fetch(pb{off});")
 
 
+def next_pixel():
+    """The weight gradients' step to the next pixel: (oh, ow), its input
+    row and column (iy, ix) and where its taps start (origin), without
+    divisions."""
+    w("""        ow += 1u;
+        ix += s;
+        origin += s;
+        if ow == cp.wo {
+            ow = 0u;
+            ix = -i32(cp.pad);
+            oh += 1u;
+            iy += s;
+            origin += s * row - i32(cp.wo) * s;
+            if oh == cp.ho {
+                oh = 0u;
+                iy = -i32(cp.pad);
+                origin += image - i32(cp.ho) * s * row;
+            }
+        }""")
+
+
 def product_tail(cols, store):
     """The step's products (A broadcast from lane r % 8, B the lane's own
     fetches), then the epilogue of a product whose columns are channels
@@ -685,21 +706,7 @@ for q in range(R // 8):
     w(f"        pa{q} += cp.d;")
 for i in range(4):
     w(f"        let f{i} = run(origin + tap.x, iy + tap.y, ix + tap.z);")
-    w("""        ow += 1u;
-        ix += s;
-        origin += s;
-        if ow == cp.wo {
-            ow = 0u;
-            ix = -i32(cp.pad);
-            oh += 1u;
-            iy += s;
-            origin += s * row - i32(cp.wo) * s;
-            if oh == cp.ho {
-                oh = 0u;
-                iy = -i32(cp.pad);
-                origin += image - i32(cp.ho) * s * row;
-            }
-        }""")
+    next_pixel()
 accumulate(
     lambda r, t: f"subgroupBroadcast(a{r // 8}[{(r % 8) & 3}], {t + 4 * ((r % 8) >> 2)}u)",
     lambda t, c: f"f{t}[{c}]",
@@ -761,21 +768,7 @@ w("""    let z = wid.z;
 for i in range(4):
     w(f"        let x0_{i} = x_tap(origin + tap0.x, iy + tap0.y, ix + tap0.z);")
     w(f"        let x1_{i} = x_tap(origin + tap1.x, iy + tap1.y, ix + tap1.z);")
-    w("""        ow += 1u;
-        ix += s;
-        origin += s;
-        if ow == cp.wo {
-            ow = 0u;
-            ix = -i32(cp.pad);
-            oh += 1u;
-            iy += s;
-            origin += s * row - i32(cp.wo) * s;
-            if oh == cp.ho {
-                oh = 0u;
-                iy = -i32(cp.pad);
-                origin += image - i32(cp.ho) * s * row;
-            }
-        }""")
+    next_pixel()
 w("        let a0 = vec4<f32>(x0_0, x0_1, x0_2, x0_3);")
 w("        let a1 = vec4<f32>(x1_0, x1_1, x1_2, x1_3);")
 for c in range(C):

@@ -436,20 +436,10 @@ pub fn backward_weight(
     let Some((trows, copy_rows)) = ctx.scratch_texture_copy("conv2d dy rows", &rows) else {
         return Ok(None);
     };
-    // Slices of the pixels: a few workgroups per core even where D and the
-    // taps are few (conv1: 2 × 1 workgroups without them), each slice its
-    // own copy of dw, summed at the end.
     let groups = [s.d.div_ceil(ROWS), taps.div_ceil(COLS)];
-    let wanted = MIN_WORKGROUPS.div_ceil(groups[0] * groups[1]);
-    let slice = pixels.div_ceil(wanted).next_multiple_of(4);
-    let slices = pixels.div_ceil(slice);
-    let target = if slices > 1 {
-        ctx.scratch_buffer("conv2d dw slices", slices * s.d * taps)
-    } else {
-        dw.clone()
-    };
+    let sl = Slices::new(ctx, &s, groups, dw);
     let p = Params {
-        slice: slice as u32,
+        slice: sl.slice as u32,
         ..params(&s, false, false)
     };
     let vdy = view(&tdy);
@@ -475,24 +465,55 @@ pub fn backward_weight(
         vec![
             (0, wgpu::BindingResource::TextureView(&vx)),
             (1, wgpu::BindingResource::TextureView(&vr)),
-            (3, target.binding()),
+            (3, sl.target.binding()),
         ],
         (4, &p),
-        [groups[0] as u32, groups[1] as u32, slices as u32],
+        [groups[0] as u32, groups[1] as u32, sl.count as u32],
     )?;
     product.copies = vec![copy_x, copy_rows];
     let mut out = vec![layout, product];
-    if slices > 1 {
-        out.extend(super::reduce::sum(
-            ctx,
-            &target,
-            dw,
-            (slices, s.d * taps, 1),
-            1,
-            1.0,
-        )?);
-    }
+    out.extend(sl.sum(ctx, &s, dw)?);
     Ok(Some(out))
+}
+
+/// Slices of a weight gradient's pixels: a few workgroups per core even
+/// where D and the taps are few (conv1: 2 × 1 workgroups without them),
+/// each slice summing into its own copy of dw, the copies summed at the end.
+struct Slices {
+    /// Pixels per slice (a multiple of 4).
+    slice: usize,
+    /// How many slices.
+    count: usize,
+    /// Where the product stores: dw itself for one slice, else the copies.
+    target: GpuSlice,
+}
+
+impl Slices {
+    fn new(ctx: &Context, s: &ConvShape, groups: [usize; 2], dw: &GpuSlice) -> Self {
+        let pixels = s.n * s.ho() * s.wo();
+        let wanted = MIN_WORKGROUPS.div_ceil(groups[0] * groups[1]);
+        let slice = pixels.div_ceil(wanted).next_multiple_of(4);
+        let count = pixels.div_ceil(slice);
+        let target = if count > 1 {
+            ctx.scratch_buffer("conv2d dw slices", count * dw.len)
+        } else {
+            dw.clone()
+        };
+        Self {
+            slice,
+            count,
+            target,
+        }
+    }
+
+    /// The dispatches summing the slices' copies into dw (none for one).
+    fn sum(&self, ctx: &Context, s: &ConvShape, dw: &GpuSlice) -> Result<Vec<Dispatch>> {
+        if self.count == 1 {
+            return Ok(Vec::new());
+        }
+        let taps = s.c * s.k * s.k;
+        super::reduce::sum(ctx, &self.target, dw, (self.count, s.d * taps, 1), 1, 1.0)
+    }
 }
 
 /// The weight gradient with taps as the product's rows (fewer taps than a
@@ -506,18 +527,10 @@ fn backward_weight_taps(
     dw: &GpuSlice,
 ) -> Result<Option<Vec<Dispatch>>> {
     let taps = s.c * s.k * s.k;
-    let pixels = s.n * s.ho() * s.wo();
     let groups = [taps.div_ceil(ROWS), s.d.div_ceil(COLS)];
-    let wanted = MIN_WORKGROUPS.div_ceil(groups[0] * groups[1]);
-    let slice = pixels.div_ceil(wanted).next_multiple_of(4);
-    let slices = pixels.div_ceil(slice);
-    let target = if slices > 1 {
-        ctx.scratch_buffer("conv2d dw slices", slices * s.d * taps)
-    } else {
-        dw.clone()
-    };
+    let sl = Slices::new(ctx, &s, groups, dw);
     let p = Params {
-        slice: slice as u32,
+        slice: sl.slice as u32,
         ..params(&s, false, false)
     };
     let (vx, vdy) = (view(&tx), view(&tdy));
@@ -527,22 +540,13 @@ fn backward_weight_taps(
         vec![
             (0, wgpu::BindingResource::TextureView(&vx)),
             (1, wgpu::BindingResource::TextureView(&vdy)),
-            (3, target.binding()),
+            (3, sl.target.binding()),
         ],
         (4, &p),
-        [groups[0] as u32, groups[1] as u32, slices as u32],
+        [groups[0] as u32, groups[1] as u32, sl.count as u32],
     )?;
     product.copies = vec![copy_x, copy_dy];
     let mut out = vec![product];
-    if slices > 1 {
-        out.extend(super::reduce::sum(
-            ctx,
-            &target,
-            dw,
-            (slices, s.d * taps, 1),
-            1,
-            1.0,
-        )?);
-    }
+    out.extend(sl.sum(ctx, &s, dw)?);
     Ok(Some(out))
 }
