@@ -612,6 +612,7 @@ fn check_adam(c: &mut Checker) -> Result<()> {
     let mut dispatches = Vec::new();
     let mut fits = true;
     for t in 1..=3u32 {
+        dispatches.push(adam::corrections(c.ctx, cfg, &state)?);
         for ((p, gp), (m, gm), (v, gv)) in &mut params {
             let (g, gg) = c.input(p.len(), -1.0, 1.0);
             fits &= textures.fit(c.ctx, &gg, &state, [gp, gm, gv]);

@@ -254,6 +254,10 @@ impl Executor {
             } else {
                 None
             };
+            if textures.is_some() {
+                exec.dispatches
+                    .push(adam::corrections(ctx, *cfg, opts.state)?);
+            }
             for (param, grad) in grads {
                 let TensorKind::Param(name) = &exec.graph.tensor(*param).kind else {
                     unreachable!()

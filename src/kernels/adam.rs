@@ -223,10 +223,34 @@ impl AdamTextures {
     }
 }
 
+/// The dispatch that writes a step's bias corrections into `state` (its
+/// third and fourth u32) for [`update_texture`]: record it once per step,
+/// before that step's first texture update.
+pub fn corrections(ctx: &Context, cfg: AdamConfig, state: &GpuSlice) -> Result<Dispatch> {
+    dispatch_bound(
+        ctx,
+        ("adam", "adam_corrections"),
+        vec![(1, state_head(state))],
+        (5, &Params::new(cfg, 0)),
+        [1, 1, 1],
+    )
+}
+
+/// The first 16 bytes of the state buffer (step, batch position, the two
+/// bias corrections), which [`AdamTextures::fit`] checks are there.
+fn state_head(state: &GpuSlice) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &state.buffer,
+        offset: state.offset,
+        size: wgpu::BufferSize::new(16),
+    })
+}
+
 /// Record one Adam update of `param` that reads g, m, v and θ from
 /// `textures` after copying them in (`adam_update_texture`, for llvmpipe:
 /// see adam.wgsl), one dispatch per chunk of the textures' size. Check
-/// [`AdamTextures::fit`] first.
+/// [`AdamTextures::fit`] first, and record [`corrections`] before a step's
+/// first one.
 pub fn update_texture(
     ctx: &Context,
     cfg: AdamConfig,
@@ -279,17 +303,12 @@ fn texture_chunk(
         .textures
         .each_ref()
         .map(|t| t.create_view(&Default::default()));
-    let ustate = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-        buffer: &state.buffer,
-        offset: state.offset,
-        size: wgpu::BufferSize::new(16),
-    });
     let mut d = dispatch_bound(
         ctx,
         ("adam", "adam_update_texture"),
         vec![
             (0, wgpu::BindingResource::TextureView(&views[0])),
-            (1, ustate),
+            (1, state_head(state)),
             (2, param.binding()),
             (3, m.binding()),
             (4, v.binding()),
