@@ -156,13 +156,15 @@ fn forward_c1(
     let hw = s.ho() * s.wo();
     let groups = (s.n * hw / 4).div_ceil(64);
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    // grid_1d's rows are 65,535 workgroups long.
     let ok = super::matmul::subgroups_of_8(ctx)
         && s.k == 4
         && hw.is_multiple_of(4)
         && w.len <= C1_BIAS
         && y.offset.is_multiple_of(16)
         && ctx.limits.max_uniform_buffer_binding_size as usize >= C1_WEIGHTS * 4
-        && groups.div_ceil(most) <= most;
+        && most >= 65535
+        && groups.div_ceil(65535) <= most;
     if !ok {
         return Ok(None);
     }
@@ -191,13 +193,6 @@ fn forward_c1(
         });
     }
     let vx = view(&tx);
-    // More than 65,535 workgroups go in rows of that many (the kernel
-    // counts invocations as gid.y · 65535 · 64 + gid.x).
-    let grid = if groups <= most {
-        [groups as u32, 1, 1]
-    } else {
-        [65535, groups.div_ceil(65535) as u32, 1]
-    };
     let mut d = super::dispatch_bound(
         ctx,
         ("conv2d_texture", "conv2d_forward_c1_texture"),
@@ -207,7 +202,8 @@ fn forward_c1(
             (3, y.binding()),
         ],
         (4, &params(&s, bias.is_some(), relu)),
-        grid,
+        // Rows of 65,535 workgroups past that many, as the kernel counts.
+        super::grid_1d(s.n * hw / 4, 64),
     )?;
     d.copies = copies;
     Ok(Some(vec![d]))
