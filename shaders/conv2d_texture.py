@@ -135,15 +135,15 @@ fn tap_offset(r: u32) -> vec3<i32> {{
     return vec3<i32>(i32(c * cp.h * cp.w + kh * cp.w + kw), i32(kh), i32(kw));
 }}
 
-// y of pixel `pix`, channels c0 .. c0 + 3: the bias (read once per lane),
-// ReLU, four stores.
-fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {{
+// y of pixel `pix` (image at.x, place at.y in it), channels c0 .. c0 + 3:
+// the bias (read once per lane), ReLU, four stores.
+fn store_y(pix: u32, at: vec2<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) {{
     if pix >= cp.pixels {{
         return;
     }}
     let hw = cp.ho * cp.wo;
-    let n = pix / hw;
-    let p = pix - n * hw;
+    let n = at.x;
+    let p = at.y;
     var v = value + bias;
     if cp.relu == 1u {{
         v = max(v, vec4<f32>(0.0));
@@ -175,16 +175,21 @@ def accumulate(a_of, b_of):
             w(f"        acc{r}_{c} += ({p[0]} + {p[1]}) + ({p[2]} + {p[3]});")
 
 
-def epilogue(store, row0, extra="", first=""):
-    w(f"    var out: array<f32, {4 * R}>;")
+def epilogue(store, row0, extra="", first="", walk=None):
+    # Each row's store spelled out. A loop over the rows, one store site,
+    # looked cheaper to compile, but lavapipe left a loop with a body that
+    # large rolled, and LLVM's coroutine frame pass (llvmpipe runs every
+    # kernel as a coroutine) then took about 0.25 s of the forward kernel's
+    # 0.7 s JIT; spelled out, 0.01 s.
+    at = ""
+    if walk:
+        w(walk[0])
+        at = "at, "
     for r in range(R):
-        for c in range(C):
-            w(f"    out[{4 * r + c}] = acc{r}_{c};")
-    # One store site in a loop (llvmpipe compiles each storage access as a
-    # loop over the lanes: sixteen sites would multiply the JIT time).
-    w(f"    for (var r = 0u; r < {R}u; r++) {{")
-    w(f"        {store}({first}{row0} + r, c0, {extra}vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));")
-    w("    }")
+        if walk and r > 0:
+            w(walk[1])
+        value = ", ".join(f"acc{r}_{c}" for c in range(C))
+        w(f"    {store}({first}{row0} + {r}u, {at}c0, {extra}vec4<f32>({value}));")
     w("}")
 
 
@@ -217,7 +222,7 @@ def next_pixel():
         }""")
 
 
-def product_tail(cols, store):
+def product_tail(cols, store, walk):
     """The step's products (A broadcast from lane r % 8, B the lane's own
     fetches), then the epilogue of a product whose columns are channels
     (cp's field `cols` counts them; lanes past it store nothing): the bias,
@@ -234,7 +239,7 @@ def product_tail(cols, store):
     if cp.has_bias == 1u {
         bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
     }""")
-    epilogue(store, "r0", "bias, ")
+    epilogue(store, "r0", "bias, ", walk=walk)
 
 
 # Forward: C (pixels × D) = im2col(x) · wᵀ, stored into y (N, D, Ho, Wo).
@@ -281,7 +286,12 @@ w("""        pb += 1u;
                 toff += hw - k * row;
             }
         }""")
-product_tail("d", "store_y")
+product_tail("d", "store_y", ("""    // Pixel r0's (image, place in it); each next row one place on.
+    let pixels = cp.ho * cp.wo;
+    var at = vec2<u32>(r0 / pixels, r0 % pixels);""", """    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }"""))
 
 # Input gradient (K = 2·stride), one dispatch per stride phase: C (phase
 # pixels × C) = windows(dy) · wq, stored into dx (N, C, H, W).
@@ -329,17 +339,15 @@ fn window(o: vec3<i32>, inside: vec4<bool>, toff: i32) -> vec4<f32> {
     return select(vec4<f32>(0.0), vec4<f32>(top, bottom), inside);
 }
 
-// dx of phase pixel `pix`, channels c0 .. c0 + 3: the bias, ReLU, four stores.
-fn store_dx(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+// dx of phase pixel `pix` (image at.x, phase row at.y, phase column at.z),
+// channels c0 .. c0 + 3: the bias, ReLU, four stores.
+fn store_dx(pix: u32, at: vec3<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
     if pix >= cp.pixels {
         return;
     }
-    let hw = cp.hp * cp.wp;
-    let n = pix / hw;
-    let p = pix - n * hw;
-    let r = p / cp.wp;
-    let ih = (cp.y0 + r) * cp.stride + cp.ph - cp.pad;
-    let iw = (cp.x0 + p - r * cp.wp) * cp.stride + cp.pw - cp.pad;
+    let n = at.x;
+    let ih = (cp.y0 + at.y) * cp.stride + cp.ph - cp.pad;
+    let iw = (cp.x0 + at.z) * cp.stride + cp.pw - cp.pad;
     var v = value + bias;
     if cp.relu == 1u {
         v = max(v, vec4<f32>(0.0));
@@ -381,7 +389,17 @@ for q in range(R // 8):
 fetch_b_rows()
 w("""        pb += 1u;
         toff += plane;""")
-product_tail("c", "store_dx")
+product_tail("c", "store_dx", ("""    // Phase pixel r0's (image, phase row, phase column); each next row one
+    // column on.
+    let phase_pixels = cp.hp * cp.wp;
+    let in_image = r0 % phase_pixels;
+    var at = vec3<u32>(r0 / phase_pixels, in_image / cp.wp, in_image % cp.wp);""", """    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }"""))
 
 w("""
 // The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]

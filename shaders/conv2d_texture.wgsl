@@ -113,15 +113,15 @@ fn tap_offset(r: u32) -> vec3<i32> {
     return vec3<i32>(i32(c * cp.h * cp.w + kh * cp.w + kw), i32(kh), i32(kw));
 }
 
-// y of pixel `pix`, channels c0 .. c0 + 3: the bias (read once per lane),
-// ReLU, four stores.
-fn store_y(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+// y of pixel `pix` (image at.x, place at.y in it), channels c0 .. c0 + 3:
+// the bias (read once per lane), ReLU, four stores.
+fn store_y(pix: u32, at: vec2<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
     if pix >= cp.pixels {
         return;
     }
     let hw = cp.ho * cp.wo;
-    let n = pix / hw;
-    let p = pix - n * hw;
+    let n = at.x;
+    let p = at.y;
     var v = value + bias;
     if cp.relu == 1u {
         v = max(v, vec4<f32>(0.0));
@@ -336,74 +336,85 @@ fn conv2d_forward_texture(
     if cp.has_bias == 1u {
         bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
     }
-    var out: array<f32, 64>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    for (var r = 0u; r < 16u; r++) {
-        store_y(r0 + r, c0, bias, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    // Pixel r0's (image, place in it); each next row one place on.
+    let pixels = cp.ho * cp.wo;
+    var at = vec2<u32>(r0 / pixels, r0 % pixels);
+    store_y(r0 + 0u, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
     }
+    store_y(r0 + 1u, at, c0, bias, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 2u, at, c0, bias, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 3u, at, c0, bias, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 4u, at, c0, bias, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 5u, at, c0, bias, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 6u, at, c0, bias, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 8u, at, c0, bias, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 9u, at, c0, bias, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 10u, at, c0, bias, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 11u, at, c0, bias, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 12u, at, c0, bias, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 13u, at, c0, bias, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 14u, at, c0, bias, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
+    at.y += 1u;
+    if at.y == pixels {
+        at = vec2<u32>(at.x + 1u, 0u);
+    }
+    store_y(r0 + 15u, at, c0, bias, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
 }
 
 // dy at linear index i and the next one (two taps of one row of dy), from
@@ -449,17 +460,15 @@ fn window(o: vec3<i32>, inside: vec4<bool>, toff: i32) -> vec4<f32> {
     return select(vec4<f32>(0.0), vec4<f32>(top, bottom), inside);
 }
 
-// dx of phase pixel `pix`, channels c0 .. c0 + 3: the bias, ReLU, four stores.
-fn store_dx(pix: u32, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
+// dx of phase pixel `pix` (image at.x, phase row at.y, phase column at.z),
+// channels c0 .. c0 + 3: the bias, ReLU, four stores.
+fn store_dx(pix: u32, at: vec3<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) {
     if pix >= cp.pixels {
         return;
     }
-    let hw = cp.hp * cp.wp;
-    let n = pix / hw;
-    let p = pix - n * hw;
-    let r = p / cp.wp;
-    let ih = (cp.y0 + r) * cp.stride + cp.ph - cp.pad;
-    let iw = (cp.x0 + p - r * cp.wp) * cp.stride + cp.pw - cp.pad;
+    let n = at.x;
+    let ih = (cp.y0 + at.y) * cp.stride + cp.ph - cp.pad;
+    let iw = (cp.x0 + at.z) * cp.stride + cp.pw - cp.pad;
     var v = value + bias;
     if cp.relu == 1u {
         v = max(v, vec4<f32>(0.0));
@@ -655,74 +664,132 @@ fn conv2d_backward_input_texture(
     if cp.has_bias == 1u {
         bias = vec4<f32>(cbias[c0], cbias[c0 + 1u], cbias[c0 + 2u], cbias[c0 + 3u]);
     }
-    var out: array<f32, 64>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    for (var r = 0u; r < 16u; r++) {
-        store_dx(r0 + r, c0, bias, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    // Phase pixel r0's (image, phase row, phase column); each next row one
+    // column on.
+    let phase_pixels = cp.hp * cp.wp;
+    let in_image = r0 % phase_pixels;
+    var at = vec3<u32>(r0 / phase_pixels, in_image / cp.wp, in_image % cp.wp);
+    store_dx(r0 + 0u, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
     }
+    store_dx(r0 + 1u, at, c0, bias, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 2u, at, c0, bias, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 3u, at, c0, bias, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 4u, at, c0, bias, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 5u, at, c0, bias, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 6u, at, c0, bias, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 8u, at, c0, bias, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 9u, at, c0, bias, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 10u, at, c0, bias, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 11u, at, c0, bias, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 12u, at, c0, bias, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 13u, at, c0, bias, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 14u, at, c0, bias, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
+    at.z += 1u;
+    if at.z == cp.wp {
+        at = vec3<u32>(at.x, at.y + 1u, 0u);
+        if at.y == cp.hp {
+            at = vec3<u32>(at.x + 1u, 0u, 0u);
+        }
+    }
+    store_dx(r0 + 15u, at, c0, bias, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
 }
 
 // The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
@@ -1309,74 +1376,22 @@ fn conv2d_backward_weight_texture(
     if c0 >= cp.taps {
         return;
     }
-    var out: array<f32, 64>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    for (var r = 0u; r < 16u; r++) {
-        store_dw(z, r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
-    }
+    store_dw(z, r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+    store_dw(z, r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
+    store_dw(z, r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
+    store_dw(z, r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
+    store_dw(z, r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
+    store_dw(z, r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
+    store_dw(z, r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
+    store_dw(z, r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
+    store_dw(z, r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
+    store_dw(z, r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
+    store_dw(z, r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
+    store_dw(z, r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
+    store_dw(z, r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
+    store_dw(z, r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
+    store_dw(z, r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
+    store_dw(z, r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
 }
 
 // x at linear index i, 0 where (iy, ix) falls in the padding.

@@ -123,6 +123,8 @@ const CONV_SHAPES: &[ConvCase] = &[
     ((3, 5, 9, 11), 12, 4, 1, 2),
     ((1, 3, 17, 13), 8, 8, 3, 0),
     ((1, 2, 9, 7), 20, 4, 3, 2),
+    // Six output pixels an image: a block of 16 rows spans three images.
+    ((5, 4, 6, 5), 8, 4, 2, 1),
     // One input channel with K = 2·stride (the single-channel input gradient).
     ((3, 1, 9, 7), 8, 4, 2, 1),
     ((2, 1, 10, 9), 4, 2, 1, 0),
