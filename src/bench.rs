@@ -377,6 +377,7 @@ pub fn training_figures(
     );
     let warmup = crate::warmup::Warmup::start(ctx, &config, &settings);
     let mut first = Trainer::new(ctx, config.clone(), settings.clone(), train, test, None)?;
+    warmup.compile_step(ctx, first.step_executor())?;
     log::info!(
         "start-up: trainer built after {:.2} s",
         started.elapsed().as_secs_f64()

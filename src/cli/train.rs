@@ -143,7 +143,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         train.shape
     );
     // Compiles kernels on the second core where that shortens the start.
-    let _warmup = latent_engine::warmup::Warmup::start(&ctx, &config, &settings);
+    let warmup = latent_engine::warmup::Warmup::start(&ctx, &config, &settings);
     let mut trainer = Trainer::new(
         &ctx,
         config.clone(),
@@ -152,6 +152,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
         &test,
         resume,
     )?;
+    warmup.compile_step(&ctx, trainer.step_executor())?;
     write_config(&out, &config, &settings, &args.data)?;
     keep_metrics_until(&out, trainer.epoch)?;
     let stop = Arc::new(AtomicBool::new(false));
