@@ -16,7 +16,14 @@ phase, its operand texels being 2 × 2 windows of dy (two pairs, four texel
 fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
 (104 dispatches a step for it and deconv1's forward) -> 19.5 (8 dispatches)."""
 
-R = 16  # rows of C per workgroup (as matmul_texture.py)
+# Rows of C per workgroup of the kernel being written, set before each (the
+# *_ROWS constants in conv2d_texture.rs must match). 8 rows instead of 16
+# halve a kernel's JIT time (llvmpipe compiles each at its first dispatch):
+# the input gradient and the taps-as-rows weight gradient ran as fast with
+# 8 (~650 -> ~330 and ~250 -> ~160 ms of JIT); the forward kernel ran ~15%
+# slower (conv2, in turn on lavapipe) and the weight gradient ~20%, so
+# those keep 16.
+R = 16
 C = 4  # columns per lane
 lines = []
 w = lines.append
@@ -293,6 +300,7 @@ product_tail("d", "store_y", ("""    // Pixel r0's (image, place in it); each ne
         at = vec2<u32>(at.x + 1u, 0u);
     }"""))
 
+R = 8
 # Input gradient (K = 2·stride), one dispatch per stride phase: C (phase
 # pixels × C) = windows(dy) · wq, stored into dx (N, C, H, W).
 w("""
@@ -683,6 +691,7 @@ w("""        cy4[at] = wv;
 }""")
 
 # Weight gradient: dw (D × C·K·K) = rows(dy)ᵀ · im2col(x).
+R = 16
 w(f"""
 // dw = Σ over pixels of dy ⊗ im2col(x). Rows of the product are output
 // channels, columns taps, k the pixels: lane l computes taps c0 .. c0 + 3 of
@@ -736,6 +745,7 @@ w("    }")
 epilogue("store_dw", "r0", first="z, ")
 
 # Weight gradient with taps as rows: dwᵀ (C·K·K × D) = im2col(x)ᵀ · dy.
+R = 8
 w(f"""
 // x at linear index i, 0 where (iy, ix) falls in the padding.
 fn x_tap(i: i32, iy: i32, ix: i32) -> f32 {{

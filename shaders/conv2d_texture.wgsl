@@ -491,7 +491,7 @@ fn conv2d_backward_input_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
-    let r0 = wid.x * 16u;
+    let r0 = wid.x * 8u;
     let c0 = wid.y * 32u + 4u * l;
     var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
     var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
@@ -501,18 +501,8 @@ fn conv2d_backward_input_texture(
     var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
     var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
     var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
-    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
-    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
-    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
-    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
-    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
-    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
-    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
-    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
     let o0 = phase_origin(min(r0 + 0u + l, cp.pixels - 1u));
     let in0 = window_inside(o0);
-    let o1 = phase_origin(min(r0 + 8u + l, cp.pixels - 1u));
-    let in1 = window_inside(o1);
     // Lane l's four fetches of wq: rows c0 .. c0 + 3 (clamped: the lanes
     // past C compute on a copy of the last and store nothing).
     let k4 = cp.taps / 4u;
@@ -521,7 +511,6 @@ fn conv2d_backward_input_texture(
     var toff = 0;
     for (var kb = 0u; kb < cp.taps; kb += 4u) {
         let a0 = window(o0, in0, toff);
-        let a1 = window(o1, in1, toff);
         let f0 = fetch(pb);
         let f1 = fetch(pb + k4);
         let f2 = fetch(pb + 2u * k4);
@@ -592,70 +581,6 @@ fn conv2d_backward_input_texture(
         acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
         acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
         acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
-        let s0_8 = subgroupBroadcast(a1[0], 0u);
-        let s1_8 = subgroupBroadcast(a1[1], 0u);
-        let s2_8 = subgroupBroadcast(a1[2], 0u);
-        let s3_8 = subgroupBroadcast(a1[3], 0u);
-        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
-        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
-        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
-        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
-        let s0_9 = subgroupBroadcast(a1[0], 1u);
-        let s1_9 = subgroupBroadcast(a1[1], 1u);
-        let s2_9 = subgroupBroadcast(a1[2], 1u);
-        let s3_9 = subgroupBroadcast(a1[3], 1u);
-        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
-        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
-        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
-        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
-        let s0_10 = subgroupBroadcast(a1[0], 2u);
-        let s1_10 = subgroupBroadcast(a1[1], 2u);
-        let s2_10 = subgroupBroadcast(a1[2], 2u);
-        let s3_10 = subgroupBroadcast(a1[3], 2u);
-        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
-        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
-        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
-        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
-        let s0_11 = subgroupBroadcast(a1[0], 3u);
-        let s1_11 = subgroupBroadcast(a1[1], 3u);
-        let s2_11 = subgroupBroadcast(a1[2], 3u);
-        let s3_11 = subgroupBroadcast(a1[3], 3u);
-        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
-        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
-        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
-        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
-        let s0_12 = subgroupBroadcast(a1[0], 4u);
-        let s1_12 = subgroupBroadcast(a1[1], 4u);
-        let s2_12 = subgroupBroadcast(a1[2], 4u);
-        let s3_12 = subgroupBroadcast(a1[3], 4u);
-        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
-        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
-        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
-        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
-        let s0_13 = subgroupBroadcast(a1[0], 5u);
-        let s1_13 = subgroupBroadcast(a1[1], 5u);
-        let s2_13 = subgroupBroadcast(a1[2], 5u);
-        let s3_13 = subgroupBroadcast(a1[3], 5u);
-        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
-        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
-        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
-        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
-        let s0_14 = subgroupBroadcast(a1[0], 6u);
-        let s1_14 = subgroupBroadcast(a1[1], 6u);
-        let s2_14 = subgroupBroadcast(a1[2], 6u);
-        let s3_14 = subgroupBroadcast(a1[3], 6u);
-        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
-        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
-        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
-        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
-        let s0_15 = subgroupBroadcast(a1[0], 7u);
-        let s1_15 = subgroupBroadcast(a1[1], 7u);
-        let s2_15 = subgroupBroadcast(a1[2], 7u);
-        let s3_15 = subgroupBroadcast(a1[3], 7u);
-        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
-        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
-        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
-        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
     }
     if c0 >= cp.c {
         return;
@@ -726,70 +651,6 @@ fn conv2d_backward_input_texture(
         }
     }
     store_dx(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 8u, at, c0, bias, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 9u, at, c0, bias, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 10u, at, c0, bias, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 11u, at, c0, bias, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 12u, at, c0, bias, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 13u, at, c0, bias, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 14u, at, c0, bias, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 15u, at, c0, bias, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
 }
 
 // The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
@@ -1410,13 +1271,13 @@ fn x_tap(i: i32, iy: i32, ix: i32) -> f32 {
 // pixels, one float each); B is dy read straight from its (N, D, Ho, Wo)
 // layout (Ho·Wo a multiple of 4: a texel is four pixels of one channel), so
 // dy needs no rearranging first. Lane l computes channels c0 .. c0 + 3 of
-// taps r0 .. r0 + 15 and stores them per channel, four vec4s.
+// taps r0 .. r0 + 7 and stores them per channel, four vec4s.
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_backward_weight_taps_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
-    let r0 = wid.x * 16u;
+    let r0 = wid.x * 8u;
     let c0 = wid.y * 32u + 4u * l;
     var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
     var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
@@ -1426,14 +1287,6 @@ fn conv2d_backward_weight_taps_texture(
     var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
     var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
     var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
-    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
-    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
-    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
-    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
-    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
-    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
-    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
-    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
     let z = wid.z;
     let kb0 = z * cp.slice;
     let kb1 = min(kb0 + cp.slice, cp.pixels);
@@ -1598,75 +1451,11 @@ fn conv2d_backward_weight_taps_texture(
         acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
         acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
         acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
-        let s0_8 = subgroupBroadcast(a1[0], 0u);
-        let s1_8 = subgroupBroadcast(a1[1], 0u);
-        let s2_8 = subgroupBroadcast(a1[2], 0u);
-        let s3_8 = subgroupBroadcast(a1[3], 0u);
-        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
-        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
-        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
-        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
-        let s0_9 = subgroupBroadcast(a1[0], 1u);
-        let s1_9 = subgroupBroadcast(a1[1], 1u);
-        let s2_9 = subgroupBroadcast(a1[2], 1u);
-        let s3_9 = subgroupBroadcast(a1[3], 1u);
-        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
-        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
-        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
-        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
-        let s0_10 = subgroupBroadcast(a1[0], 2u);
-        let s1_10 = subgroupBroadcast(a1[1], 2u);
-        let s2_10 = subgroupBroadcast(a1[2], 2u);
-        let s3_10 = subgroupBroadcast(a1[3], 2u);
-        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
-        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
-        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
-        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
-        let s0_11 = subgroupBroadcast(a1[0], 3u);
-        let s1_11 = subgroupBroadcast(a1[1], 3u);
-        let s2_11 = subgroupBroadcast(a1[2], 3u);
-        let s3_11 = subgroupBroadcast(a1[3], 3u);
-        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
-        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
-        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
-        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
-        let s0_12 = subgroupBroadcast(a1[0], 4u);
-        let s1_12 = subgroupBroadcast(a1[1], 4u);
-        let s2_12 = subgroupBroadcast(a1[2], 4u);
-        let s3_12 = subgroupBroadcast(a1[3], 4u);
-        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
-        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
-        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
-        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
-        let s0_13 = subgroupBroadcast(a1[0], 5u);
-        let s1_13 = subgroupBroadcast(a1[1], 5u);
-        let s2_13 = subgroupBroadcast(a1[2], 5u);
-        let s3_13 = subgroupBroadcast(a1[3], 5u);
-        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
-        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
-        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
-        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
-        let s0_14 = subgroupBroadcast(a1[0], 6u);
-        let s1_14 = subgroupBroadcast(a1[1], 6u);
-        let s2_14 = subgroupBroadcast(a1[2], 6u);
-        let s3_14 = subgroupBroadcast(a1[3], 6u);
-        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
-        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
-        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
-        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
-        let s0_15 = subgroupBroadcast(a1[0], 7u);
-        let s1_15 = subgroupBroadcast(a1[1], 7u);
-        let s2_15 = subgroupBroadcast(a1[2], 7u);
-        let s3_15 = subgroupBroadcast(a1[3], 7u);
-        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
-        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
-        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
-        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
     }
     if c0 >= cp.d {
         return;
     }
-    var out: array<f32, 64>;
+    var out: array<f32, 32>;
     out[0] = acc0_0;
     out[1] = acc0_1;
     out[2] = acc0_2;
@@ -1699,42 +1488,10 @@ fn conv2d_backward_weight_taps_texture(
     out[29] = acc7_1;
     out[30] = acc7_2;
     out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    // Channel c's 16 taps are contiguous in dw: four vec4 stores (one site).
-    for (var k = 0u; k < 16u; k++) {
-        let c = k / 4u;
-        let g = k % 4u;
+    // Channel c's 8 taps are contiguous in dw: four vec4 stores (one site).
+    for (var k = 0u; k < 8u; k++) {
+        let c = k / 2u;
+        let g = k % 2u;
         let v = vec4<f32>(out[16u * g + c], out[16u * g + 4u + c], out[16u * g + 8u + c], out[16u * g + 12u + c]);
         cdw4[((z * cp.d + c0 + c) * cp.taps + r0 + 4u * g) / 4u] = v;
     }

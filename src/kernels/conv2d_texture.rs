@@ -52,8 +52,12 @@ struct Params {
     _pad2: u32,
 }
 
-/// Rows and columns of the product per workgroup (R and 8·C in conv2d_texture.py).
-const ROWS: usize = 16;
+/// Rows of each kernel's product per workgroup (R in conv2d_texture.py, set
+/// per kernel there) and columns (8·C, all of them).
+const FORWARD_ROWS: usize = 16;
+const INPUT_ROWS: usize = 8;
+const WEIGHT_ROWS: usize = 16;
+const TAPS_ROWS: usize = 8;
 const COLS: usize = 32;
 
 /// The weight gradient splits its pixels into slices until it has this many
@@ -84,7 +88,7 @@ fn fits(ctx: &Context, s: &ConvShape, rows: usize, cols: usize) -> bool {
         && s.k.is_multiple_of(4)
         && s.d.is_multiple_of(4)
         && x_rows < ctx.limits.max_texture_dimension_2d as usize
-        && rows.div_ceil(ROWS) <= most
+        && rows.div_ceil(FORWARD_ROWS) <= most
         && cols.div_ceil(COLS) <= most
 }
 
@@ -130,7 +134,11 @@ pub fn forward(
             (3, y.binding()),
         ],
         (4, &params(&s, bias.is_some(), relu)),
-        [pixels.div_ceil(ROWS) as u32, s.d.div_ceil(COLS) as u32, 1],
+        [
+            pixels.div_ceil(FORWARD_ROWS) as u32,
+            s.d.div_ceil(COLS) as u32,
+            1,
+        ],
     )?;
     d.copies = vec![copy_x, copy_w];
     Ok(Some(vec![d]))
@@ -244,7 +252,7 @@ pub fn backward_input(
         && s.k == 2 * s.stride
         && s.c.is_multiple_of(4)
         && dy_rows < ctx.limits.max_texture_dimension_2d as usize
-        && (s.n * s.h.div_ceil(s.stride) * s.w.div_ceil(s.stride)).div_ceil(ROWS) <= most
+        && (s.n * s.h.div_ceil(s.stride) * s.w.div_ceil(s.stride)).div_ceil(INPUT_ROWS) <= most
         && s.c.div_ceil(COLS) <= most;
     if !ok {
         return Ok(None);
@@ -296,7 +304,11 @@ pub fn backward_input(
                     (3, dx.binding()),
                 ],
                 (4, &p),
-                [pixels.div_ceil(ROWS) as u32, s.c.div_ceil(COLS) as u32, 1],
+                [
+                    pixels.div_ceil(INPUT_ROWS) as u32,
+                    s.c.div_ceil(COLS) as u32,
+                    1,
+                ],
             )?;
             // The first phase's dispatch fills the textures the others read.
             d.copies = std::mem::take(&mut copies);
@@ -432,7 +444,7 @@ pub fn backward_weight(
     let Some((trows, copy_rows)) = ctx.scratch_texture_copy("conv2d dy rows", &rows) else {
         return Ok(None);
     };
-    let groups = [s.d.div_ceil(ROWS), taps.div_ceil(COLS)];
+    let groups = [s.d.div_ceil(WEIGHT_ROWS), taps.div_ceil(COLS)];
     let sl = Slices::new(ctx, &s, groups, dw);
     let p = Params {
         slice: sl.slice as u32,
@@ -523,7 +535,7 @@ fn backward_weight_taps(
     dw: &GpuSlice,
 ) -> Result<Option<Vec<Dispatch>>> {
     let taps = s.c * s.k * s.k;
-    let groups = [taps.div_ceil(ROWS), s.d.div_ceil(COLS)];
+    let groups = [taps.div_ceil(TAPS_ROWS), s.d.div_ceil(COLS)];
     let sl = Slices::new(ctx, &s, groups, dw);
     let p = Params {
         slice: sl.slice as u32,
