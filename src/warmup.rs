@@ -11,7 +11,7 @@
 //! a kernel, and it touches no memory, so the main device can do this on its
 //! real buffers. A board of claims keeps the two from compiling the same
 //! kernel: where they met, racing, the big kernels were often compiled twice
-//! (30 compiles for a 28-kernel `conv` step).
+//! (30–31 compiles for a 28-kernel `conv` step).
 //!
 //! Only where it helps: a software Vulkan adapter with Mesa's disk cache on.
 //! Once a twin has compiled a model's kernels, a marker file in Mesa's cache
@@ -62,6 +62,9 @@ impl Warmup {
         let spawned = std::thread::Builder::new()
             .name("latent-warmup".into())
             .spawn(move || {
+                // Says the twin is done however it ends, a panic included:
+                // the main device may be waiting for it.
+                let _done = Finished(shared.clone());
                 match compile(adapter, config, settings, &shared) {
                     Ok(()) => {
                         // Mesa's folder exists once it has cached something.
@@ -71,7 +74,6 @@ impl Warmup {
                     }
                     Err(e) => log::debug!("warm-up twin stopped: {e}"),
                 }
-                shared.twin_finished();
             });
         Self {
             thread: spawned.ok(),
@@ -142,6 +144,15 @@ impl Board {
         while !state.1 {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+/// Marks the twin finished when dropped.
+struct Finished(Arc<Board>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.twin_finished();
     }
 }
 
@@ -266,5 +277,19 @@ mod tests {
         board.wait_for_twin();
         t.join().unwrap();
         assert!(board.state.lock().unwrap().1);
+    }
+
+    /// A twin that panics still says it is done, so the main device never
+    /// waits forever.
+    #[test]
+    fn a_panicking_twin_still_finishes() {
+        let board = Arc::new(Board::default());
+        let twin = board.clone();
+        let t = std::thread::spawn(move || {
+            let _done = Finished(twin);
+            panic!("twin failed");
+        });
+        assert!(t.join().is_err());
+        assert!(board.state.lock().unwrap_or_else(|e| e.into_inner()).1);
     }
 }
