@@ -80,15 +80,16 @@ fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
 }
 
 /// Whether these kernels compute `s` on this context: 8-lane subgroups, K
-/// and D multiples of 4, x within one texture, the grid within the limits.
-fn fits(ctx: &Context, s: &ConvShape, rows: usize, cols: usize) -> bool {
+/// and D multiples of 4, x within one texture, the grid of a product of
+/// `rows` × `cols` in blocks of `block_rows` rows within the limits.
+fn fits(ctx: &Context, s: &ConvShape, (rows, block_rows): (usize, usize), cols: usize) -> bool {
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
     let x_rows = CopyTarget::texture_rows(s.n * s.c * s.h * s.w) as usize;
     super::matmul::subgroups_of_8(ctx)
         && s.k.is_multiple_of(4)
         && s.d.is_multiple_of(4)
         && x_rows < ctx.limits.max_texture_dimension_2d as usize
-        && rows.div_ceil(FORWARD_ROWS) <= most
+        && rows.div_ceil(block_rows) <= most
         && cols.div_ceil(COLS) <= most
 }
 
@@ -113,7 +114,7 @@ pub fn forward(
         }
     }
     let pixels = s.n * s.ho() * s.wo();
-    if !fits(ctx, &s, pixels, s.d) {
+    if !fits(ctx, &s, (pixels, FORWARD_ROWS), s.d) {
         return Ok(None);
     }
     let (Some((tx, copy_x)), Some((tw, copy_w))) = (
@@ -420,7 +421,7 @@ pub fn backward_weight(
     let pixels = s.n * s.ho() * s.wo();
     let hw = s.ho() * s.wo();
     let most = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let ok = fits(ctx, &s, s.d, taps)
+    let ok = fits(ctx, &s, (s.d, WEIGHT_ROWS), taps)
         && pixels.is_multiple_of(4)
         && dw.offset.is_multiple_of(16)
         && hw.div_ceil(8) <= most
