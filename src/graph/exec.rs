@@ -441,11 +441,15 @@ impl Executor {
                     vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?
                 };
                 let mut out = vec![rows];
+                // The batch's row sums as one column of s[0] rows: summed
+                // in order by the column kernel the step already uses for
+                // bias gradients, not by the barrier tree of reduce_sum (a
+                // kernel of its own to compile: 64 ms of a cold start).
                 out.extend(reduce::sum_into(
                     ctx,
                     o(0),
                     &self.loss_slot(j),
-                    (1, 1, s[0]),
+                    (s[0], 1, 1),
                     1,
                     1.0,
                     true,
