@@ -171,6 +171,21 @@ fn store_dw(z: u32, d: u32, c0: u32, value: vec4<f32>) {{
 }}""")
 
 
+def product_start(name):
+    """A product kernel's entry point up to its accumulators: one 8-lane
+    subgroup a workgroup, rows r0 .. r0 + R - 1 of the block, lane l's
+    columns c0 .. c0 + C - 1."""
+    w(f"""@compute @workgroup_size(8, 1, 1)
+fn {name}(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) l: u32,
+) {{
+    let r0 = wid.x * {R}u;
+    let c0 = wid.y * {8 * C}u + {C}u * l;""")
+    for r in range(R):
+        w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+
+
 def accumulate(a_of, b_of):
     """The step's products: row r's four broadcasts, then each accumulator
     one sum of four products (as matmul_texture.py)."""
@@ -254,16 +269,8 @@ w(f"""
 // y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
 // columns output channels: lane l computes channels c0 .. c0 + 3 of pixels
 // r0 .. r0 + {R - 1}, and fetches the im2col texels of pixels r0 + l + 8q that
-// every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).
-@compute @workgroup_size(8, 1, 1)
-fn conv2d_forward_texture(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) l: u32,
-) {{
-    let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + {C}u * l;""")
-for r in range(R):
-    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+// every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).""")
+product_start("conv2d_forward_texture")
 for q in range(R // 8):
     w(f"    let o{q} = pixel_origin(min(r0 + {8 * q}u + l, cp.pixels - 1u));")
 w("""    // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes past
@@ -372,16 +379,8 @@ fn store_dx(pix: u32, at: vec3<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>)
 // phase, K = 2·stride. Rows of the product are the phase's pixels, columns
 // input channels, k the taps (d, a, b): dy at row oy + a, column ox + b of
 // the pixel's window, four (one channel of dy) a step. tex_x holds dy,
-// tex_o the phase weights wq (C, D·4), B stored (n, k).
-@compute @workgroup_size(8, 1, 1)
-fn conv2d_backward_input_texture(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) l: u32,
-) {{
-    let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + {C}u * l;""".replace("{R}", str(R)).replace("{8 * C}", str(8 * C)).replace("{C}", str(C)).replace("{{", "{").replace("}}", "}"))
-for r in range(R):
-    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+// tex_o the phase weights wq (C, D·4), B stored (n, k).""")
+product_start("conv2d_backward_input_texture")
 for q in range(R // 8):
     w(f"    let o{q} = phase_origin(min(r0 + {8 * q}u + l, cp.pixels - 1u));")
     w(f"    let in{q} = window_inside(o{q});")
@@ -698,16 +697,8 @@ w(f"""
 // channels r0 .. r0 + {R - 1}. A is dy as rows (n, oh, ow) of D (stored (k, m), as
 // matmul_texture_t reads it); B is im2col(x), four pixels a step, the same
 // pixels for every lane. Workgroups of slice gid.z sum its pixels only, so
-// that layers with few channels and taps still give every core work.
-@compute @workgroup_size(8, 1, 1)
-fn conv2d_backward_weight_texture(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) l: u32,
-) {{
-    let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + {C}u * l;""")
-for r in range(R):
-    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+// that layers with few channels and taps still give every core work.""")
+product_start("conv2d_backward_weight_texture")
 w("    let z = wid.z;")
 w("    let kb0 = z * cp.slice;")
 w("    let kb1 = min(kb0 + cp.slice, cp.pixels);")
@@ -763,16 +754,8 @@ fn x_tap(i: i32, iy: i32, ix: i32) -> f32 {{
 // pixels, one float each); B is dy read straight from its (N, D, Ho, Wo)
 // layout (Ho·Wo a multiple of 4: a texel is four pixels of one channel), so
 // dy needs no rearranging first. Lane l computes channels c0 .. c0 + 3 of
-// taps r0 .. r0 + {R - 1} and stores them per channel, four vec4s.
-@compute @workgroup_size(8, 1, 1)
-fn conv2d_backward_weight_taps_texture(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(subgroup_invocation_id) l: u32,
-) {{
-    let r0 = wid.x * {R}u;
-    let c0 = wid.y * {8 * C}u + {C}u * l;""")
-for r in range(R):
-    w("    " + " ".join(f"var acc{r}_{c} = 0.0;" for c in range(C)))
+// taps r0 .. r0 + {R - 1} and stores them per channel, four vec4s.""")
+product_start("conv2d_backward_weight_taps_texture")
 w("""    let z = wid.z;
     let kb0 = z * cp.slice;
     let kb1 = min(kb0 + cp.slice, cp.pixels);
