@@ -64,19 +64,15 @@ fn fetch_b(t: u32) -> vec4<f32> {
     return textureLoad(tex_b, vec2<u32>(t & 63u, t >> 6u));
 }
 
-// Row r's four columns from c0: the bias, ReLU, one vec4 store.
-fn store_c4(r: u32, c0: u32, value: vec4<f32>) {
-    if r >= tp.m {
-        return;
+// Row r's four columns from c0 plus `bias`, then ReLU: one vec4 store.
+fn store_c4(r: u32, c0: u32, value: vec4<f32>, bias: vec4<f32>) {
+    if r < tp.m {
+        var v = value + bias;
+        if tp.relu == 1u {
+            v = max(v, vec4<f32>(0.0));
+        }
+        tc4[(r * tp.n + c0) / 4u] = v;
     }
-    var v = value;
-    if tp.has_bias == 1u {
-        v += tbias4[c0 / 4u];
-    }
-    if tp.relu == 1u {
-        v = max(v, vec4<f32>(0.0));
-    }
-    tc4[(r * tp.n + c0) / 4u] = v;
 }
 
 
@@ -267,74 +263,26 @@ fn matmul_texture_n(
     if c0 >= tp.n {
         return;
     }
-    var out: array<f32, 64>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    for (var r = 0u; r < 16u; r++) {
-        store_c4(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    var bias = vec4<f32>(0.0);
+    if tp.has_bias == 1u {
+        bias = tbias4[c0 / 4u];
     }
+    store_c4(r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
+    store_c4(r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), bias);
+    store_c4(r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), bias);
+    store_c4(r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), bias);
+    store_c4(r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), bias);
+    store_c4(r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), bias);
+    store_c4(r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), bias);
+    store_c4(r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), bias);
+    store_c4(r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), bias);
+    store_c4(r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), bias);
+    store_c4(r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), bias);
+    store_c4(r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), bias);
+    store_c4(r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), bias);
+    store_c4(r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), bias);
+    store_c4(r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), bias);
+    store_c4(r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), bias);
 }
 
 // A stored (k, m): dyᵀ·x; B either way (tp.trans_b).
@@ -524,72 +472,24 @@ fn matmul_texture_t(
     if c0 >= tp.n {
         return;
     }
-    var out: array<f32, 64>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    out[32] = acc8_0;
-    out[33] = acc8_1;
-    out[34] = acc8_2;
-    out[35] = acc8_3;
-    out[36] = acc9_0;
-    out[37] = acc9_1;
-    out[38] = acc9_2;
-    out[39] = acc9_3;
-    out[40] = acc10_0;
-    out[41] = acc10_1;
-    out[42] = acc10_2;
-    out[43] = acc10_3;
-    out[44] = acc11_0;
-    out[45] = acc11_1;
-    out[46] = acc11_2;
-    out[47] = acc11_3;
-    out[48] = acc12_0;
-    out[49] = acc12_1;
-    out[50] = acc12_2;
-    out[51] = acc12_3;
-    out[52] = acc13_0;
-    out[53] = acc13_1;
-    out[54] = acc13_2;
-    out[55] = acc13_3;
-    out[56] = acc14_0;
-    out[57] = acc14_1;
-    out[58] = acc14_2;
-    out[59] = acc14_3;
-    out[60] = acc15_0;
-    out[61] = acc15_1;
-    out[62] = acc15_2;
-    out[63] = acc15_3;
-    for (var r = 0u; r < 16u; r++) {
-        store_c4(r0 + r, c0, vec4<f32>(out[4u * r], out[4u * r + 1u], out[4u * r + 2u], out[4u * r + 3u]));
+    var bias = vec4<f32>(0.0);
+    if tp.has_bias == 1u {
+        bias = tbias4[c0 / 4u];
     }
+    store_c4(r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
+    store_c4(r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), bias);
+    store_c4(r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), bias);
+    store_c4(r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), bias);
+    store_c4(r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), bias);
+    store_c4(r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), bias);
+    store_c4(r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), bias);
+    store_c4(r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), bias);
+    store_c4(r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), bias);
+    store_c4(r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), bias);
+    store_c4(r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), bias);
+    store_c4(r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), bias);
+    store_c4(r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), bias);
+    store_c4(r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), bias);
+    store_c4(r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), bias);
+    store_c4(r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), bias);
 }

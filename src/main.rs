@@ -8,7 +8,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp_millis()
+        .init();
     let args = cli::Cli::parse();
     match cli::run(args, started) {
         Ok(code) => code,
