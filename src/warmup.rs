@@ -94,13 +94,24 @@ impl Warmup {
         if self.thread.is_none() {
             return Ok(());
         }
-        for d in kernels(step) {
+        let list = kernels(step);
+        for (i, d) in list.iter().enumerate() {
             if !self.board.claim(&d.label, Side::Main) {
+                // The twin claims a kernel only once it has compiled the one
+                // after, so every kernel past this one is in Mesa's cache:
+                // load them here (oldest first, a few ms each) while the twin
+                // compiles this one, rather than idle now and load them in
+                // the first step.
+                for d in list[i + 1..].iter().rev() {
+                    log::debug!("warm-up: {} loaded here", d.label);
+                    ctx.run(std::slice::from_ref(d))?;
+                }
+                log::debug!("warm-up: waiting for the twin");
                 self.board.wait_for_twin();
                 break;
             }
             log::debug!("warm-up: {} compiled here", d.label);
-            ctx.run(&[d])?;
+            ctx.run(std::slice::from_ref(d))?;
         }
         Ok(())
     }
@@ -245,6 +256,8 @@ fn compile(
         log::debug!("warm-up: {} compiled by the twin", d.label);
         twin.run(&[d])?;
     }
+    // Done: the main device need not wait for this device's teardown.
+    board.twin_finished();
     Ok(())
 }
 
