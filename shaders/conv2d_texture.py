@@ -799,18 +799,14 @@ w("    }")
 w("    if c0 >= cp.d {")
 w("        return;")
 w("    }")
-w(f"    var out: array<f32, {4 * R}>;")
-for r in range(R):
-    for c in range(C):
-        w(f"    out[{4 * r + c}] = acc{r}_{c};")
-w(f"""    // Channel c's {R} taps are contiguous in dw: four vec4 stores (one site).
-    for (var k = 0u; k < {C * R // 4}u; k++) {{
-        let c = k / {R // 4}u;
-        let g = k % {R // 4}u;
-        let v = vec4<f32>(out[16u * g + c], out[16u * g + 4u + c], out[16u * g + 8u + c], out[16u * g + 12u + c]);
-        cdw4[((z * cp.d + c0 + c) * cp.taps + r0 + 4u * g) / 4u] = v;
-    }}
-}}""")
+# Each store spelled out: as a loop over a local array they took longer to
+# JIT (see matmul_texture.py).
+w(f"    // Channel c's {R} taps are contiguous in dw: {R // 4} vec4 stores a channel.")
+for c in range(C):
+    for g in range(R // 4):
+        v = ", ".join(f"acc{4 * g + i}_{c}" for i in range(4))
+        w(f"    cdw4[((z * cp.d + c0 + {c}u) * cp.taps + r0 + {4 * g}u) / 4u] = vec4<f32>({v});")
+w("}")
 
 w("""
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,

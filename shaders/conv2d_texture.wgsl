@@ -1455,46 +1455,15 @@ fn conv2d_backward_weight_taps_texture(
     if c0 >= cp.d {
         return;
     }
-    var out: array<f32, 32>;
-    out[0] = acc0_0;
-    out[1] = acc0_1;
-    out[2] = acc0_2;
-    out[3] = acc0_3;
-    out[4] = acc1_0;
-    out[5] = acc1_1;
-    out[6] = acc1_2;
-    out[7] = acc1_3;
-    out[8] = acc2_0;
-    out[9] = acc2_1;
-    out[10] = acc2_2;
-    out[11] = acc2_3;
-    out[12] = acc3_0;
-    out[13] = acc3_1;
-    out[14] = acc3_2;
-    out[15] = acc3_3;
-    out[16] = acc4_0;
-    out[17] = acc4_1;
-    out[18] = acc4_2;
-    out[19] = acc4_3;
-    out[20] = acc5_0;
-    out[21] = acc5_1;
-    out[22] = acc5_2;
-    out[23] = acc5_3;
-    out[24] = acc6_0;
-    out[25] = acc6_1;
-    out[26] = acc6_2;
-    out[27] = acc6_3;
-    out[28] = acc7_0;
-    out[29] = acc7_1;
-    out[30] = acc7_2;
-    out[31] = acc7_3;
-    // Channel c's 8 taps are contiguous in dw: four vec4 stores (one site).
-    for (var k = 0u; k < 8u; k++) {
-        let c = k / 2u;
-        let g = k % 2u;
-        let v = vec4<f32>(out[16u * g + c], out[16u * g + 4u + c], out[16u * g + 8u + c], out[16u * g + 12u + c]);
-        cdw4[((z * cp.d + c0 + c) * cp.taps + r0 + 4u * g) / 4u] = v;
-    }
+    // Channel c's 8 taps are contiguous in dw: 2 vec4 stores a channel.
+    cdw4[((z * cp.d + c0 + 0u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_0, acc1_0, acc2_0, acc3_0);
+    cdw4[((z * cp.d + c0 + 0u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_0, acc5_0, acc6_0, acc7_0);
+    cdw4[((z * cp.d + c0 + 1u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_1, acc1_1, acc2_1, acc3_1);
+    cdw4[((z * cp.d + c0 + 1u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_1, acc5_1, acc6_1, acc7_1);
+    cdw4[((z * cp.d + c0 + 2u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_2, acc1_2, acc2_2, acc3_2);
+    cdw4[((z * cp.d + c0 + 2u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_2, acc5_2, acc6_2, acc7_2);
+    cdw4[((z * cp.d + c0 + 3u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_3, acc1_3, acc2_3, acc3_3);
+    cdw4[((z * cp.d + c0 + 3u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_3, acc5_3, acc6_3, acc7_3);
 }
 
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,
