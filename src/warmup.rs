@@ -98,10 +98,11 @@ impl Warmup {
         for (i, d) in list.iter().enumerate() {
             if !self.board.claim(&d.label, Side::Main) {
                 // The twin claims a kernel only once it has compiled the one
-                // after, so every kernel past this one is in Mesa's cache:
-                // load them here (oldest first, a few ms each) while the twin
+                // after, so every kernel past this one is compiled: load them
+                // from Mesa's cache here (a few ms each) while the twin
                 // compiles this one, rather than idle now and load them in
-                // the first step.
+                // the first step. Oldest first: Mesa writes its cache in the
+                // background, and a kernel not there yet is compiled again.
                 for d in list[i + 1..].iter().rev() {
                     log::debug!("warm-up: {} loaded here", d.label);
                     ctx.run(std::slice::from_ref(d))?;
