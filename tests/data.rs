@@ -155,3 +155,51 @@ fn images_are_resized_and_converted_to_a_model_shape() {
     assert_eq!(back.shape, (3, 4, 6));
     assert!(ds.resized((2, 4, 4)).is_err());
 }
+
+/// The shipped digits gathered on the GPU from bytes (how a run keeps them)
+/// and from f32: the same batches, bit for bit on the software adapter (a
+/// correctly rounded division), within WGSL's 2.5 ulp elsewhere.
+#[test]
+fn batches_from_bytes_equal_batches_from_f32() {
+    use latent_engine::kernels::data;
+    let ctx = common::context();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist10k");
+    let test = Dataset::load(&dir, Split::Test).unwrap();
+    let words = data::pack_bytes(&test.images).expect("the loader's pixels are bytes / 255");
+    assert_eq!(words.len() * 4, test.images.len());
+    let images = ctx.upload("images", &test.images);
+    let gwords = ctx.upload("words", &words);
+    // Rows of 784 take the vec4 kernels; the same pixels as rows of 49 the
+    // scalar ones (rows that start inside a word).
+    for dim in [784, 49] {
+        let rows = test.images.len() / dim;
+        let mut perm: Vec<u32> = (0..rows as u32).rev().collect();
+        perm.swap(3, rows / 2);
+        let gperm = ctx.upload("perm", &perm);
+        // 100 rows from the permutation's end, then 30 past it (zeros).
+        let state = ctx.upload("state", &[0u32, rows as u32 - 100]);
+        let batch = 130;
+        let from_f32 = ctx.zeros("from f32", batch * dim);
+        let from_bytes = ctx.zeros("from bytes", batch * dim);
+        ctx.run(&[
+            data::gather_rows(&ctx, &images, &gperm, &state, &from_f32, dim).unwrap(),
+            data::gather_rows_bytes(&ctx, &gwords, &gperm, &state, &from_bytes, dim).unwrap(),
+        ])
+        .unwrap();
+        let a: Vec<f32> = ctx.download(&from_f32).unwrap();
+        let b: Vec<f32> = ctx.download(&from_bytes).unwrap();
+        assert!(a[..100 * dim].iter().any(|&v| v > 0.0 && v < 1.0));
+        assert!(b[100 * dim..].iter().all(|&v| v == 0.0));
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x.to_bits() as i64 - y.to_bits() as i64).unsigned_abs())
+            .max()
+            .unwrap();
+        let allowed = if ctx.is_software() { 0 } else { 3 };
+        assert!(
+            worst <= allowed,
+            "rows of {dim}: {worst} ulp apart (allowed {allowed})"
+        );
+    }
+}

@@ -455,3 +455,49 @@ fn sigint_writes_a_checkpoint_that_resumes_exactly() {
         "interrupted + resumed differs from uninterrupted"
     );
 }
+
+/// A set of bytes / 255 is kept as bytes: one too large for a binding as f32
+/// (the limit on lavapipe is 128 MiB, 42,800 MNIST images) still trains, and
+/// the same set with one pixel that is not a byte is refused, saying why.
+#[test]
+fn a_byte_dataset_past_the_f32_limit_fits_and_an_f32_one_is_refused() {
+    let ctx = common::context();
+    let max = ctx.limits.max_storage_buffer_binding_size as usize;
+    let dim = 784;
+    // Past the f32 limit, within the byte one (and at most 64 MiB of bytes).
+    let n = (max / (dim * 4) + 1).min((64 << 20) / dim);
+    assert!(n * dim * 4 > max && n * dim <= max, "{n} images");
+    let mut ds = Dataset {
+        images: (0..n * dim)
+            .map(|k| ((k * 7) % 256) as f32 / 255.0)
+            .collect(),
+        labels: vec![0; n],
+        shape: (1, 28, 28),
+        classes: vec!["0".into()],
+    };
+    let config = ModelConfig::preset(Arch::Mlp, ds.shape, None);
+    let settings = TrainSettings {
+        batch: 64,
+        lr: 1e-3,
+        seed: 0,
+        epochs: 1,
+    };
+    let small = Dataset {
+        images: ds.images[..8 * dim].to_vec(),
+        labels: vec![0; 8],
+        ..ds.clone()
+    };
+    let t = Trainer::new(&ctx, config.clone(), settings.clone(), &ds, &small, None);
+    assert!(t.is_ok(), "{}", t.err().unwrap());
+    drop(t);
+    ds.images[12345] = 0.5;
+    let err = Trainer::new(&ctx, config, settings, &ds, &small, None)
+        .err()
+        .expect("an f32 set past the binding limit must be refused");
+    assert!(matches!(err, Error::Limit { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("training set") && text.contains("not all bytes"),
+        "{text}"
+    );
+}
