@@ -14,7 +14,8 @@ struct Params {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    _pad0: u32,
+    // adam_update_texture: the row of tp where this chunk's θ starts.
+    tp_row: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -109,7 +110,9 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
 // floats per lane for about 1.3 ns, where a storage load of a vec4 is a loop
 // over the lanes and a uniform window is capped at 64 KiB (16,384 values a
 // dispatch). The values are first copied into the textures (memcpys), four
-// textures that every parameter of a step reuses in turn; the step count
+// textures that every parameter of a step reuses in turn; θ is read instead
+// from the copy a texture matmul made of it earlier in the step, where there
+// is one (tp_row: where this chunk starts in it); the step count
 // comes through a uniform binding of the state buffer, which llvmpipe reads
 // once for all lanes, with the step's bias corrections that adam_corrections
 // wrote there (state[2], state[3]). Bindings: 0 tg, 1 ustate, 2 param4, 3 m4, 4 v4 (this
@@ -130,7 +133,7 @@ fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
     let g = textureLoad(tg, at);
     let m = textureLoad(tm, at);
     let v = textureLoad(tv, at);
-    let param = textureLoad(tp, at);
+    let param = textureLoad(tp, at + vec2<u32>(0u, p.tp_row));
     let mi = p.beta1 * m + (1.0 - p.beta1) * g;
     let vi = p.beta2 * v + (1.0 - p.beta2) * g * g;
     let m_hat = mi * bitcast<f32>(ustate.z);

@@ -4,7 +4,7 @@
 //! same list on the software adapter. Inputs are seeded, rounded to f32 before
 //! the reference sees them, and compared within `atol + rtol·|reference|`.
 
-use crate::buffers::{Dispatch, GpuSlice};
+use crate::buffers::{BufferCopy, CopyTarget, Dispatch, GpuSlice};
 use crate::context::Context;
 use crate::error::Result;
 use crate::kernels::activations::{self, Activation};
@@ -611,25 +611,51 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         let (v, gv) = c.input(n, 0.0, 0.1);
         params.push(((p, gp), (m, gm), (v, gv)));
     }
+    // Every other parameter (the two-chunk one included) has θ in a texture
+    // of its own, copied before its update as a texture matmul would.
+    let thetas: Vec<Option<wgpu::Texture>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            (i % 2 == 0).then(|| {
+                c.ctx
+                    .operand_texture("selftest θ", CopyTarget::texture_rows(n))
+            })
+        })
+        .collect();
     let mut dispatches = Vec::new();
     let mut fits = true;
     for t in 1..=3u32 {
         dispatches.push(adam::corrections(c.ctx, cfg, &state)?);
-        for ((p, gp), (m, gm), (v, gv)) in &mut params {
+        for (((p, gp), (m, gm), (v, gv)), theta) in params.iter_mut().zip(&thetas) {
             let (g, gg) = c.input(p.len(), -1.0, 1.0);
             fits &= textures.fit(c.ctx, &gg, &state, [gp, gm, gv]);
             if !fits {
                 break;
             }
             adam::reference(cfg, t, p, &g, m, v);
-            dispatches.extend(adam::update_texture(
+            let mut ds = adam::update_texture(
                 c.ctx,
                 cfg,
                 &gg,
                 &state,
                 (gp, gm, gv),
                 &textures,
-            )?);
+                theta.as_ref(),
+            )?;
+            if let Some(texture) = theta {
+                ds[0].copies.insert(
+                    0,
+                    BufferCopy {
+                        from: gp.clone(),
+                        to: CopyTarget::Texture {
+                            texture: texture.clone(),
+                            rows: CopyTarget::texture_rows(gp.len),
+                        },
+                    },
+                );
+            }
+            dispatches.extend(ds);
         }
         dispatches.push(data::state_advance(c.ctx, &state, 1)?);
     }

@@ -267,7 +267,11 @@ impl Executor {
                 let (m, v) = (&opts.params.m[k], &opts.params.v[k]);
                 match (&textures, &stage) {
                     (Some(t), _) if t.fit(ctx, g, opts.state, [p, m, v]) => {
-                        let d = adam::update_texture(ctx, *cfg, g, opts.state, (p, m, v), t)?;
+                        // θ's copy from a texture matmul of this step, if
+                        // any: it holds θ until this update writes it.
+                        let theta = packs.texture(exec.graph.root(*param).0);
+                        let d =
+                            adam::update_texture(ctx, *cfg, g, opts.state, (p, m, v), t, theta)?;
                         exec.dispatches.extend(d);
                     }
                     (_, Some((stage, chunk))) if adam::staged_fits(ctx, g, p) => {

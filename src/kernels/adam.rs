@@ -20,7 +20,9 @@ pub struct Params {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    _pad: [u32; 3],
+    /// adam_update_texture: the row of its θ texture where the chunk starts.
+    tp_row: u32,
+    _pad: [u32; 2],
 }
 
 impl Params {
@@ -31,7 +33,8 @@ impl Params {
             beta1: cfg.beta1,
             beta2: cfg.beta2,
             eps: cfg.eps,
-            _pad: [0; 3],
+            tp_row: 0,
+            _pad: [0; 2],
         }
     }
 }
@@ -248,9 +251,11 @@ fn state_head(state: &GpuSlice) -> wgpu::BindingResource<'_> {
 
 /// Record one Adam update of `param` that reads g, m, v and θ from
 /// `textures` after copying them in (`adam_update_texture`, for llvmpipe:
-/// see adam.wgsl), one dispatch per chunk of the textures' size. Check
-/// [`AdamTextures::fit`] first, and record [`corrections`] before a step's
-/// first one.
+/// see adam.wgsl), one dispatch per chunk of the textures' size. Where
+/// `theta` is a texture that already holds θ whole (a texture matmul's copy
+/// of it, made earlier in the step), θ is read from there and not copied.
+/// Check [`AdamTextures::fit`] first, and record [`corrections`] before a
+/// step's first one.
 pub fn update_texture(
     ctx: &Context,
     cfg: AdamConfig,
@@ -258,6 +263,7 @@ pub fn update_texture(
     state: &GpuSlice,
     (param, m, v): (&GpuSlice, &GpuSlice, &GpuSlice),
     textures: &AdamTextures,
+    theta: Option<&wgpu::Texture>,
 ) -> Result<Vec<Dispatch>> {
     check_len("adam", "grad", grad, param.len)?;
     check_len("adam", "m", m, param.len)?;
@@ -272,7 +278,8 @@ pub fn update_texture(
         .map(|c0| {
             let len = textures.chunk.min(param.len - c0);
             let chunk = [grad, m, v, param].map(|s| range(s, c0, len));
-            texture_chunk(ctx, cfg, state, &chunk, textures)
+            let theta = theta.map(|t| (t, (c0 / crate::buffers::TEXTURE_ROW) as u32));
+            texture_chunk(ctx, cfg, state, &chunk, textures, theta)
         })
         .collect()
 }
@@ -284,13 +291,17 @@ fn texture_chunk(
     state: &GpuSlice,
     chunk: &[GpuSlice; 4],
     textures: &AdamTextures,
+    theta: Option<(&wgpu::Texture, u32)>,
 ) -> Result<Dispatch> {
     let [_, m, v, param] = chunk;
     let rows = CopyTarget::texture_rows(param.len);
-    // g, m, v, θ into the textures of the same order.
+    // g, m, v (and θ unless it has a texture already) into the textures of
+    // the same order.
+    let copied = if theta.is_some() { 3 } else { 4 };
     let copies = chunk
         .iter()
         .zip(&textures.textures)
+        .take(copied)
         .map(|(from, t)| BufferCopy {
             from: from.clone(),
             to: CopyTarget::Texture {
@@ -299,10 +310,9 @@ fn texture_chunk(
             },
         })
         .collect();
-    let views = textures
-        .textures
-        .each_ref()
-        .map(|t| t.create_view(&Default::default()));
+    let (tp, tp_row) = theta.unwrap_or((&textures.textures[3], 0));
+    let [tg, tm, tv, _] = &textures.textures;
+    let views = [tg, tm, tv, tp].map(|t| t.create_view(&Default::default()));
     let mut d = dispatch_bound(
         ctx,
         ("adam", "adam_update_texture"),
@@ -316,7 +326,13 @@ fn texture_chunk(
             (7, wgpu::BindingResource::TextureView(&views[2])),
             (8, wgpu::BindingResource::TextureView(&views[3])),
         ],
-        (5, &Params::new(cfg, param.len)),
+        (
+            5,
+            &Params {
+                tp_row,
+                ..Params::new(cfg, param.len)
+            },
+        ),
         grid_1d(param.len / 4, 64),
     )?;
     d.copies = copies;

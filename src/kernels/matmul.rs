@@ -157,6 +157,13 @@ pub struct Packs {
     pub reused: usize,
 }
 
+impl Packs {
+    /// The texture a texture matmul copied tensor `id` into, if one did.
+    pub fn texture(&self, id: usize) -> Option<&wgpu::Texture> {
+        self.textures.get(&id)
+    }
+}
+
 /// Like [`forward`], reusing packed copies of `a` and `b` recorded earlier
 /// under the same ids (and recording new ones in `packs`).
 #[allow(clippy::too_many_arguments)]
