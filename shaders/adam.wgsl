@@ -114,7 +114,7 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
 // from the copy a texture matmul made of it earlier in the step, where there
 // is one (tp_row: where this chunk starts in it); the step count
 // comes through a uniform binding of the state buffer, which llvmpipe reads
-// once for all lanes, with the step's bias corrections that adam_corrections
+// once for all lanes, with the step's bias corrections that step_state (data.wgsl)
 // wrote there (state[2], state[3]). Bindings: 0 tg, 1 ustate, 2 param4, 3 m4, 4 v4 (this
 // parameter), 5 p, 6 tm, 7 tv, 8 tp.
 @group(0) @binding(0) var tg: texture_storage_2d<rgba32float, read>;
@@ -141,18 +141,4 @@ fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
     m4[i] = mi;
     v4[i] = vi;
     param4[i] = param - p.lr * m_hat / (sqrt(v_hat) + p.eps);
-}
-
-// The step's bias corrections for adam_update_texture, once per step before
-// its first dispatch: state[2] = 1 / (1 − β₁ᵗ) and state[3] = 1 / (1 − β₂ᵗ)
-// as f32 bits, t = state[0] + 1. On llvmpipe the update's pow and division
-// ran for every 8 lanes of every dispatch: 10–15% of its time. Bindings:
-// 1 cstate (the state buffer's first 16 bytes), 5 p.
-@group(0) @binding(1) var<storage, read_write> cstate: array<u32, 4>;
-
-@compute @workgroup_size(1, 1, 1)
-fn adam_corrections() {
-    let t = f32(cstate[0] + 1u);
-    cstate[2] = bitcast<u32>(1.0 / (1.0 - pow(p.beta1, t)));
-    cstate[3] = bitcast<u32>(1.0 / (1.0 - pow(p.beta2, t)));
 }

@@ -20,10 +20,12 @@ fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
 # *_ROWS constants in conv2d_texture.rs must match). 8 rows instead of 16
 # halve a kernel's JIT time (llvmpipe compiles each at its first dispatch):
 # the input gradient and the taps-as-rows weight gradient ran as fast with
-# 8 (~650 -> ~330 and ~250 -> ~160 ms of JIT); the forward kernel ran ~15%
-# slower (conv2, in turn on lavapipe) and the weight gradient ~20%, so
-# those keep 16.
-R = 16
+# 8 (~650 -> ~330 and ~250 -> ~160 ms of JIT); the weight gradient ran ~20%
+# slower, so it keeps 16. The forward kernel ran ~15% slower (conv2, in
+# turn on lavapipe; 0-8 ms of a ~230 ms conv step in later profiles) but its
+# first dispatch took ~180-240 ms instead of ~330-480, which a cold start
+# (2 s aim) needs more: a median 2.13 -> 2.00 s over 8 cold starts each.
+R = 8
 C = 4  # columns per lane
 lines = []
 w = lines.append
@@ -652,15 +654,28 @@ fn conv2d_forward_c1_texture(
     let p0 = 4u * (q - n * quads);""")
 for j in range(4):
     w(f"    let o{j} = pixel_origin(n * hw + p0 + {j}u);")
-for kh in range(4):
-    for j in range(4):
-        off = "" if kh == 0 else f" + {kh} * i32(cp.w)"
-        dy = "" if kh == 0 else f" + {kh}"
-        w(f"    let r{j}_{kh} = run(o{j}.x{off}, o{j}.y{dy}, o{j}.z);")
-w("    // Tap (kh, kw) of the four pixels.")
+# The taps come row by row from a loop (cp.k = 4 here, but a uniform, so
+# llvmpipe cannot unroll it), each row moving the earlier ones up: its 8
+# texel fetches are compiled once instead of once per row. Each fetch is
+# milliseconds of JIT: unrolled, this kernel's first dispatch took ~310 ms
+# (three cold starts), in a loop ~190, at the same speed (profiles of the
+# conv step alternating, 5.5-9.1 ms for its two dispatches either way).
+w("""    // The four pixels' taps, row by row in a loop that llvmpipe does not
+    // unroll, each row moving the earlier ones up: t{kh}{kw} is tap (kh, kw)
+    // of the four pixels. (Its fetches compiled once, not four times.)""")
 for kh in range(4):
     for kw in range(4):
-        w(f"    let t{kh}{kw} = vec4<f32>(r0_{kh}[{kw}], r1_{kh}[{kw}], r2_{kh}[{kw}], r3_{kh}[{kw}]);")
+        w(f"    var t{kh}{kw} = vec4<f32>(0.0);")
+w("""    for (var kh = 0u; kh < cp.k; kh += 1u) {
+        let off = i32(kh * cp.w);""")
+for j in range(4):
+    w(f"        let r{j} = run(o{j}.x + off, o{j}.y + i32(kh), o{j}.z);")
+for kh in range(3):
+    for kw in range(4):
+        w(f"        t{kh}{kw} = t{kh + 1}{kw};")
+for kw in range(4):
+    w(f"        t3{kw} = vec4<f32>(r0[{kw}], r1[{kw}], r2[{kw}], r3[{kw}]);")
+w("    }")
 w("""    var at = n * cp.d * quads + p0 / 4u;
     for (var d = 0u; d < cp.d; d += 2u) {
         // Lane l's row of the weights and its channel's bias (channel d + 1

@@ -143,14 +143,14 @@ fn store_dw(z: u32, d: u32, c0: u32, value: vec4<f32>) {
 
 // y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
 // columns output channels: lane l computes channels c0 .. c0 + 3 of pixels
-// r0 .. r0 + 15, and fetches the im2col texels of pixels r0 + l + 8q that
+// r0 .. r0 + 7, and fetches the im2col texels of pixels r0 + l + 8q that
 // every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_forward_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
-    let r0 = wid.x * 16u;
+    let r0 = wid.x * 8u;
     let c0 = wid.y * 32u + 4u * l;
     var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
     var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
@@ -160,16 +160,7 @@ fn conv2d_forward_texture(
     var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
     var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
     var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
-    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
-    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
-    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
-    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
-    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
-    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
-    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
-    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
     let o0 = pixel_origin(min(r0 + 0u + l, cp.pixels - 1u));
-    let o1 = pixel_origin(min(r0 + 8u + l, cp.pixels - 1u));
     // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes past
     // D compute on a copy of the last and store nothing).
     let k4 = cp.taps / 4u;
@@ -183,7 +174,6 @@ fn conv2d_forward_texture(
     let k = i32(cp.k);
     for (var kb = 0u; kb < cp.taps; kb += 4u) {
         let a0 = run(o0.x + toff, o0.y + kh, o0.z + kw);
-        let a1 = run(o1.x + toff, o1.y + kh, o1.z + kw);
         let f0 = fetch(pb);
         let f1 = fetch(pb + k4);
         let f2 = fetch(pb + 2u * k4);
@@ -264,70 +254,6 @@ fn conv2d_forward_texture(
         acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
         acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
         acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
-        let s0_8 = subgroupBroadcast(a1[0], 0u);
-        let s1_8 = subgroupBroadcast(a1[1], 0u);
-        let s2_8 = subgroupBroadcast(a1[2], 0u);
-        let s3_8 = subgroupBroadcast(a1[3], 0u);
-        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
-        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
-        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
-        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
-        let s0_9 = subgroupBroadcast(a1[0], 1u);
-        let s1_9 = subgroupBroadcast(a1[1], 1u);
-        let s2_9 = subgroupBroadcast(a1[2], 1u);
-        let s3_9 = subgroupBroadcast(a1[3], 1u);
-        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
-        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
-        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
-        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
-        let s0_10 = subgroupBroadcast(a1[0], 2u);
-        let s1_10 = subgroupBroadcast(a1[1], 2u);
-        let s2_10 = subgroupBroadcast(a1[2], 2u);
-        let s3_10 = subgroupBroadcast(a1[3], 2u);
-        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
-        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
-        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
-        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
-        let s0_11 = subgroupBroadcast(a1[0], 3u);
-        let s1_11 = subgroupBroadcast(a1[1], 3u);
-        let s2_11 = subgroupBroadcast(a1[2], 3u);
-        let s3_11 = subgroupBroadcast(a1[3], 3u);
-        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
-        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
-        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
-        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
-        let s0_12 = subgroupBroadcast(a1[0], 4u);
-        let s1_12 = subgroupBroadcast(a1[1], 4u);
-        let s2_12 = subgroupBroadcast(a1[2], 4u);
-        let s3_12 = subgroupBroadcast(a1[3], 4u);
-        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
-        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
-        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
-        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
-        let s0_13 = subgroupBroadcast(a1[0], 5u);
-        let s1_13 = subgroupBroadcast(a1[1], 5u);
-        let s2_13 = subgroupBroadcast(a1[2], 5u);
-        let s3_13 = subgroupBroadcast(a1[3], 5u);
-        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
-        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
-        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
-        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
-        let s0_14 = subgroupBroadcast(a1[0], 6u);
-        let s1_14 = subgroupBroadcast(a1[1], 6u);
-        let s2_14 = subgroupBroadcast(a1[2], 6u);
-        let s3_14 = subgroupBroadcast(a1[3], 6u);
-        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
-        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
-        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
-        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
-        let s0_15 = subgroupBroadcast(a1[0], 7u);
-        let s1_15 = subgroupBroadcast(a1[1], 7u);
-        let s2_15 = subgroupBroadcast(a1[2], 7u);
-        let s3_15 = subgroupBroadcast(a1[3], 7u);
-        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
-        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
-        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
-        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
     }
     if c0 >= cp.d {
         return;
@@ -375,46 +301,6 @@ fn conv2d_forward_texture(
         at = vec2<u32>(at.x + 1u, 0u);
     }
     store_y(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 8u, at, c0, bias, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 9u, at, c0, bias, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 10u, at, c0, bias, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 11u, at, c0, bias, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 12u, at, c0, bias, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 13u, at, c0, bias, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 14u, at, c0, bias, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 15u, at, c0, bias, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
 }
 
 // dy at linear index i and the next one (two taps of one row of dy), from
@@ -910,39 +796,48 @@ fn conv2d_forward_c1_texture(
     let o1 = pixel_origin(n * hw + p0 + 1u);
     let o2 = pixel_origin(n * hw + p0 + 2u);
     let o3 = pixel_origin(n * hw + p0 + 3u);
-    let r0_0 = run(o0.x, o0.y, o0.z);
-    let r1_0 = run(o1.x, o1.y, o1.z);
-    let r2_0 = run(o2.x, o2.y, o2.z);
-    let r3_0 = run(o3.x, o3.y, o3.z);
-    let r0_1 = run(o0.x + 1 * i32(cp.w), o0.y + 1, o0.z);
-    let r1_1 = run(o1.x + 1 * i32(cp.w), o1.y + 1, o1.z);
-    let r2_1 = run(o2.x + 1 * i32(cp.w), o2.y + 1, o2.z);
-    let r3_1 = run(o3.x + 1 * i32(cp.w), o3.y + 1, o3.z);
-    let r0_2 = run(o0.x + 2 * i32(cp.w), o0.y + 2, o0.z);
-    let r1_2 = run(o1.x + 2 * i32(cp.w), o1.y + 2, o1.z);
-    let r2_2 = run(o2.x + 2 * i32(cp.w), o2.y + 2, o2.z);
-    let r3_2 = run(o3.x + 2 * i32(cp.w), o3.y + 2, o3.z);
-    let r0_3 = run(o0.x + 3 * i32(cp.w), o0.y + 3, o0.z);
-    let r1_3 = run(o1.x + 3 * i32(cp.w), o1.y + 3, o1.z);
-    let r2_3 = run(o2.x + 3 * i32(cp.w), o2.y + 3, o2.z);
-    let r3_3 = run(o3.x + 3 * i32(cp.w), o3.y + 3, o3.z);
-    // Tap (kh, kw) of the four pixels.
-    let t00 = vec4<f32>(r0_0[0], r1_0[0], r2_0[0], r3_0[0]);
-    let t01 = vec4<f32>(r0_0[1], r1_0[1], r2_0[1], r3_0[1]);
-    let t02 = vec4<f32>(r0_0[2], r1_0[2], r2_0[2], r3_0[2]);
-    let t03 = vec4<f32>(r0_0[3], r1_0[3], r2_0[3], r3_0[3]);
-    let t10 = vec4<f32>(r0_1[0], r1_1[0], r2_1[0], r3_1[0]);
-    let t11 = vec4<f32>(r0_1[1], r1_1[1], r2_1[1], r3_1[1]);
-    let t12 = vec4<f32>(r0_1[2], r1_1[2], r2_1[2], r3_1[2]);
-    let t13 = vec4<f32>(r0_1[3], r1_1[3], r2_1[3], r3_1[3]);
-    let t20 = vec4<f32>(r0_2[0], r1_2[0], r2_2[0], r3_2[0]);
-    let t21 = vec4<f32>(r0_2[1], r1_2[1], r2_2[1], r3_2[1]);
-    let t22 = vec4<f32>(r0_2[2], r1_2[2], r2_2[2], r3_2[2]);
-    let t23 = vec4<f32>(r0_2[3], r1_2[3], r2_2[3], r3_2[3]);
-    let t30 = vec4<f32>(r0_3[0], r1_3[0], r2_3[0], r3_3[0]);
-    let t31 = vec4<f32>(r0_3[1], r1_3[1], r2_3[1], r3_3[1]);
-    let t32 = vec4<f32>(r0_3[2], r1_3[2], r2_3[2], r3_3[2]);
-    let t33 = vec4<f32>(r0_3[3], r1_3[3], r2_3[3], r3_3[3]);
+    // The four pixels' taps, row by row in a loop that llvmpipe does not
+    // unroll, each row moving the earlier ones up: t{kh}{kw} is tap (kh, kw)
+    // of the four pixels. (Its fetches compiled once, not four times.)
+    var t00 = vec4<f32>(0.0);
+    var t01 = vec4<f32>(0.0);
+    var t02 = vec4<f32>(0.0);
+    var t03 = vec4<f32>(0.0);
+    var t10 = vec4<f32>(0.0);
+    var t11 = vec4<f32>(0.0);
+    var t12 = vec4<f32>(0.0);
+    var t13 = vec4<f32>(0.0);
+    var t20 = vec4<f32>(0.0);
+    var t21 = vec4<f32>(0.0);
+    var t22 = vec4<f32>(0.0);
+    var t23 = vec4<f32>(0.0);
+    var t30 = vec4<f32>(0.0);
+    var t31 = vec4<f32>(0.0);
+    var t32 = vec4<f32>(0.0);
+    var t33 = vec4<f32>(0.0);
+    for (var kh = 0u; kh < cp.k; kh += 1u) {
+        let off = i32(kh * cp.w);
+        let r0 = run(o0.x + off, o0.y + i32(kh), o0.z);
+        let r1 = run(o1.x + off, o1.y + i32(kh), o1.z);
+        let r2 = run(o2.x + off, o2.y + i32(kh), o2.z);
+        let r3 = run(o3.x + off, o3.y + i32(kh), o3.z);
+        t00 = t10;
+        t01 = t11;
+        t02 = t12;
+        t03 = t13;
+        t10 = t20;
+        t11 = t21;
+        t12 = t22;
+        t13 = t23;
+        t20 = t30;
+        t21 = t31;
+        t22 = t32;
+        t23 = t33;
+        t30 = vec4<f32>(r0[0], r1[0], r2[0], r3[0]);
+        t31 = vec4<f32>(r0[1], r1[1], r2[1], r3[1]);
+        t32 = vec4<f32>(r0[2], r1[2], r2[2], r3[2]);
+        t33 = vec4<f32>(r0[3], r1[3], r2[3], r3[3]);
+    }
     var at = n * cp.d * quads + p0 / 4u;
     for (var d = 0u; d < cp.d; d += 2u) {
         // Lane l's row of the weights and its channel's bias (channel d + 1

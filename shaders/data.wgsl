@@ -2,12 +2,12 @@
 //
 // state (u32): [0] training steps taken, [1] position of the next batch in the
 // epoch's permutation. The CPU writes a new permutation and resets state[1]
-// once per epoch; state_advance moves both on at the end of every step, so a
+// once per epoch; step_state moves both on at the end of every step, so a
 // recorded step can be replayed with no upload at all.
 //   gather_rows  out[b, j] = data[perm[state[1] + b], j]   (rows past the end of perm are 0)
 //
 // gather_rows bindings: 0 data (R, D; or R·D bytes, packed), 1 perm (P, u32), 2 state, 3 out (B, D), 4 p
-// state_advance bindings: 0 state (read_write), 1 p
+// step_state bindings: see step_state below
 
 struct Params {
     batch: u32,
@@ -105,11 +105,52 @@ fn gather_rows_bytes_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     out4[i] = value;
 }
 
-@group(0) @binding(0) var<storage, read_write> sa_state: array<u32>;
-@group(0) @binding(1) var<uniform> sa_p: Params;
+// The step state's bookkeeping, one invocation: a training step's first
+// and last dispatches are this one kernel (on llvmpipe each kernel costs
+// 20-30 ms of JIT at a cold start, however small; these were three).
+//   mode 0, before the step's first texture Adam update (adam_update_texture):
+//     state[2] = 1 / (1 - beta1^t), state[3] = 1 / (1 - beta2^t) as f32 bits,
+//     t = state[0] + 1 (there the update's pow and division ran for every 8
+//     lanes of every dispatch: 10-15% of its time).
+//   mode 1, the step's last dispatch: with `check`, flag[0] = state[0] + 1 at
+//     the first step whose running loss sums (loss[0], loss[64]: bce and kl,
+//     see the executor's loss buffer) are not finite; then state[0] += 1 and
+//     state[1] += batch.
+// Bindings: 0 ss_state (the state buffer's first 16 bytes), 1 ss_p, 2 ss_loss,
+// 3 ss_flag. Unused bindings take the state buffer again: read_write, so
+// that binding one buffer twice is allowed.
+struct StepParams {
+    mode: u32,
+    batch: u32,
+    check: u32,
+    _pad: u32,
+    beta1: f32,
+    beta2: f32,
+    _pad2: u32,
+    _pad3: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> ss_state: array<u32, 4>;
+@group(0) @binding(1) var<uniform> ss_p: StepParams;
+@group(0) @binding(2) var<storage, read_write> ss_loss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ss_flag: array<u32>;
+
+fn finite(v: f32) -> bool {
+    // No isnan in WGSL: NaN is the one value unequal to itself.
+    return v == v && abs(v) <= 3.4028235e38;
+}
 
 @compute @workgroup_size(1, 1, 1)
-fn state_advance() {
-    sa_state[0] += 1u;
-    sa_state[1] += sa_p.batch;
+fn step_state() {
+    if ss_p.mode == 0u {
+        let t = f32(ss_state[0] + 1u);
+        ss_state[2] = bitcast<u32>(1.0 / (1.0 - pow(ss_p.beta1, t)));
+        ss_state[3] = bitcast<u32>(1.0 / (1.0 - pow(ss_p.beta2, t)));
+        return;
+    }
+    if ss_p.check == 1u && ss_flag[0] == 0u && !(finite(ss_loss[0]) && finite(ss_loss[64])) {
+        ss_flag[0] = ss_state[0] + 1u;
+    }
+    ss_state[0] += 1u;
+    ss_state[1] += ss_p.batch;
 }

@@ -200,23 +200,3 @@ fn reparam_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     rb_dlv[i] = rb_dz[i] * 0.5 * exp(0.5 * rb_lv[i]) * rb_eps[i];
 }
-
-// loss_check: the first training step whose running loss sums (bce at 0, kl at
-// 64, see the executor's loss buffer) are not finite, recorded as state[0] + 1
-// in flag[0] (0 while all is well). Read back once per epoch, it names the step.
-// Bindings: 0 lc_loss, 1 lc_state, 2 lc_flag.
-@group(0) @binding(0) var<storage, read> lc_loss: array<f32>;
-@group(0) @binding(1) var<storage, read> lc_state: array<u32>;
-@group(0) @binding(2) var<storage, read_write> lc_flag: array<u32>;
-
-fn finite(v: f32) -> bool {
-    // No isnan in WGSL: NaN is the one value unequal to itself.
-    return v == v && abs(v) <= 3.4028235e38;
-}
-
-@compute @workgroup_size(1, 1, 1)
-fn loss_check() {
-    if lc_flag[0] == 0u && !(finite(lc_loss[0]) && finite(lc_loss[64])) {
-        lc_flag[0] = lc_state[0] + 1u;
-    }
-}

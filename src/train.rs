@@ -13,8 +13,7 @@ use crate::error::{Error, Result};
 use crate::graph::autodiff;
 use crate::graph::exec::{ExecOptions, Executor, ParamStore, TrainSpec};
 use crate::kernels::adam::AdamConfig;
-use crate::kernels::data::{self, state_advance};
-use crate::kernels::vae::loss_check;
+use crate::kernels::data::{self, state_advance, state_advance_checked};
 use crate::model::ModelConfig;
 use crate::rng::Rng;
 
@@ -257,9 +256,11 @@ impl<'a> Trainer<'a> {
         };
         let mut exec = Executor::new(ctx, graph, opts)?;
         if train {
-            // Before the state advances, so the flag holds this step's number.
-            let check = loss_check(ctx, &exec.loss, state, &self.nan_flag)?;
-            exec.dispatches.insert(exec.dispatches.len() - 1, check);
+            // The executor's last dispatch advances the state; this one also
+            // checks the loss first, so the flag holds this step's number.
+            let last = exec.dispatches.len() - 1;
+            exec.dispatches[last] =
+                state_advance_checked(ctx, state, batch, &exec.loss, &self.nan_flag)?;
         } else {
             exec.dispatches.push(state_advance(ctx, state, batch)?);
         }

@@ -203,3 +203,56 @@ fn batches_from_bytes_equal_batches_from_f32() {
         );
     }
 }
+
+/// The step-state kernel: the bias corrections for step state[0] + 1, the
+/// state moving on by one step and one batch, and the loss check naming the
+/// first step whose loss sums are not finite (and keeping that step).
+#[test]
+fn the_step_state_kernel_advances_checks_the_loss_and_writes_corrections() {
+    use latent_engine::kernels::data;
+    let ctx = common::context();
+    let state = ctx.upload("state", &[41u32, 256, 0, 0]);
+    let (b1, b2) = (0.9f32, 0.999f32);
+    ctx.run(&[data::adam_corrections(&ctx, &state, b1, b2).unwrap()])
+        .unwrap();
+    let s: Vec<u32> = ctx.download(&state).unwrap();
+    assert_eq!(s[..2], [41, 256], "corrections must not move the state");
+    for (bits, beta) in [(s[2], b1), (s[3], b2)] {
+        let want = 1.0 / (1.0 - (beta as f64).powi(42));
+        let got = f32::from_bits(bits) as f64;
+        // f32 pow's error (WGSL allows a few ulp) grows by 1 / (1 − βᵗ) = 24.
+        assert!((got - want).abs() <= 2e-4 * want, "{got} vs {want}");
+    }
+    let mut loss = vec![0f32; 2 * 64];
+    loss[0] = 12.5;
+    loss[64] = 3.0;
+    let gloss = ctx.upload("loss", &loss);
+    let flag = ctx.zeros("flag", 1);
+    let checked = data::state_advance_checked(&ctx, &state, 32, &gloss, &flag).unwrap();
+    let plain = data::state_advance(&ctx, &state, 32).unwrap();
+    let read = || -> (Vec<u32>, u32) {
+        let s: Vec<u32> = ctx.download(&state).unwrap();
+        (s[..2].to_vec(), ctx.download::<u32>(&flag).unwrap()[0])
+    };
+    ctx.run(std::slice::from_ref(&checked)).unwrap();
+    assert_eq!(
+        read(),
+        (vec![42, 288], 0),
+        "finite losses leave the flag at 0"
+    );
+    // The kl sum goes NaN during step 43 (state[0] = 42 before it).
+    loss[64] = f32::NAN;
+    ctx.write(&gloss, &loss);
+    ctx.run(std::slice::from_ref(&checked)).unwrap();
+    assert_eq!(read(), (vec![43, 320], 43));
+    // Later steps keep the first one; the plain advance checks nothing.
+    loss[0] = f32::INFINITY;
+    ctx.write(&gloss, &loss);
+    ctx.run(&[checked, plain]).unwrap();
+    assert_eq!(read(), (vec![45, 384], 43));
+    let fresh = ctx.zeros("fresh flag", 1);
+    let plain_only = data::state_advance(&ctx, &state, 1).unwrap();
+    ctx.run(&[plain_only]).unwrap();
+    assert_eq!(ctx.download::<u32>(&fresh).unwrap()[0], 0);
+    assert_eq!(read().0, vec![46, 385]);
+}

@@ -230,23 +230,7 @@ impl AdamTextures {
 /// third and fourth u32) for [`update_texture`]: record it once per step,
 /// before that step's first texture update.
 pub fn corrections(ctx: &Context, cfg: AdamConfig, state: &GpuSlice) -> Result<Dispatch> {
-    dispatch_bound(
-        ctx,
-        ("adam", "adam_corrections"),
-        vec![(1, state_head(state))],
-        (5, &Params::new(cfg, 0)),
-        [1, 1, 1],
-    )
-}
-
-/// The first 16 bytes of the state buffer (step, batch position, the two
-/// bias corrections), which [`AdamTextures::fit`] checks are there.
-fn state_head(state: &GpuSlice) -> wgpu::BindingResource<'_> {
-    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-        buffer: &state.buffer,
-        offset: state.offset,
-        size: wgpu::BufferSize::new(16),
-    })
+    super::data::adam_corrections(ctx, state, cfg.beta1, cfg.beta2)
 }
 
 /// Record one Adam update of `param` that reads g, m, v and θ from
@@ -318,7 +302,7 @@ fn texture_chunk(
         ("adam", "adam_update_texture"),
         vec![
             (0, wgpu::BindingResource::TextureView(&views[0])),
-            (1, state_head(state)),
+            (1, super::data::state_head(state)),
             (2, param.binding()),
             (3, m.binding()),
             (4, v.binding()),

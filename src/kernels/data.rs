@@ -1,7 +1,8 @@
 //! Batches gathered on the GPU and the per-step state — `shaders/data.wgsl`.
 //!
-//! state (2 × u32): `[0]` training steps taken, `[1]` next position in the epoch's
-//! permutation.
+//! state (u32): `[0]` training steps taken, `[1]` next position in the epoch's
+//! permutation, `[2]`, `[3]` the step's Adam bias corrections (f32 bits) where
+//! the texture Adam update reads them.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -139,15 +140,120 @@ pub fn pack_bytes(pixels: &[f32]) -> Option<Vec<u32>> {
     all.then_some(words)
 }
 
+/// Mirrors `StepParams` in data.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct StepParams {
+    mode: u32,
+    batch: u32,
+    check: u32,
+    _pad: u32,
+    beta1: f32,
+    beta2: f32,
+    _pad2: [u32; 2],
+}
+
 /// Record `state[0] += 1; state[1] += batch`: the last dispatch of a training step.
 pub fn state_advance(ctx: &Context, state: &GpuSlice, batch: usize) -> Result<Dispatch> {
-    let params = Params {
-        batch: batch as u32,
-        dim: 0,
-        perm_len: 0,
-        _pad: 0,
+    step_state(ctx, state, StepParams::advance(batch, false), None)
+}
+
+/// [`state_advance`] that first records the first step whose running loss
+/// sums (`loss[0]`, `loss[64]`) are NaN or infinite: `flag[0] = state[0] + 1`
+/// there (0 while all is well).
+pub fn state_advance_checked(
+    ctx: &Context,
+    state: &GpuSlice,
+    batch: usize,
+    loss: &GpuSlice,
+    flag: &GpuSlice,
+) -> Result<Dispatch> {
+    check_len_at_least("step_state", "loss", loss, 65)?;
+    step_state(
+        ctx,
+        state,
+        StepParams::advance(batch, true),
+        Some((loss, flag)),
+    )
+}
+
+/// Record the step's Adam bias corrections, `state[2] = 1 / (1 − β₁ᵗ)` and
+/// `state[3] = 1 / (1 − β₂ᵗ)` as f32 bits with t = `state[0] + 1`, for the
+/// texture Adam update: once per step, before its first update.
+pub fn adam_corrections(
+    ctx: &Context,
+    state: &GpuSlice,
+    beta1: f32,
+    beta2: f32,
+) -> Result<Dispatch> {
+    let params = StepParams {
+        beta1,
+        beta2,
+        ..StepParams::advance(0, false)
     };
-    ctx.dispatch("data", "state_advance", &[], &[state], &params, [1, 1, 1])
+    step_state(ctx, state, StepParams { mode: 0, ..params }, None)
+}
+
+impl StepParams {
+    fn advance(batch: usize, check: bool) -> Self {
+        Self {
+            mode: 1,
+            batch: batch as u32,
+            check: check as u32,
+            _pad: 0,
+            beta1: 0.0,
+            beta2: 0.0,
+            _pad2: [0; 2],
+        }
+    }
+}
+
+/// The state buffer's first 16 bytes: (step, batch position, the two bias
+/// corrections).
+pub fn state_head(state: &GpuSlice) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer: &state.buffer,
+        offset: state.offset,
+        size: wgpu::BufferSize::new(16),
+    })
+}
+
+/// One `step_state` dispatch (see data.wgsl): the loss and flag bindings
+/// take the state buffer again where there is no check.
+fn step_state(
+    ctx: &Context,
+    state: &GpuSlice,
+    params: StepParams,
+    check: Option<(&GpuSlice, &GpuSlice)>,
+) -> Result<Dispatch> {
+    if state.offset + 16 > state.buffer.size() {
+        return Err(Error::Invalid(format!(
+            "the step state needs 16 bytes from offset {} of its buffer, which holds {}",
+            state.offset,
+            state.buffer.size()
+        )));
+    }
+    let (loss, flag) = match check {
+        Some((loss, flag)) => (loss.binding(), flag.binding()),
+        None => (state_head(state), state_head(state)),
+    };
+    super::dispatch_bound(
+        ctx,
+        ("data", "step_state"),
+        vec![(0, state_head(state)), (2, loss), (3, flag)],
+        (1, &params),
+        [1, 1, 1],
+    )
+}
+
+fn check_len_at_least(op: &str, what: &str, s: &GpuSlice, n: usize) -> Result<()> {
+    if s.len < n {
+        return Err(Error::Invalid(format!(
+            "{op}: {what} holds {} values, fewer than the {n} it reads",
+            s.len
+        )));
+    }
+    Ok(())
 }
 
 /// CPU reference of gather_rows.

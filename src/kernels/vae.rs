@@ -284,23 +284,3 @@ pub fn normal_reference(seed: u32, step: u32, index: u32) -> f64 {
     let u2 = (h2 >> 8) as f64 / 16777216.0;
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
-
-/// Record the non-finite-loss check: `flag[0] = state[0] + 1` at the first step
-/// whose loss sums (`loss[0]`, `loss[64]`) are NaN or infinite.
-pub fn loss_check(
-    ctx: &Context,
-    loss: &GpuSlice,
-    state: &GpuSlice,
-    flag: &GpuSlice,
-) -> Result<Dispatch> {
-    let pipeline = ctx.pipeline("vae", "loss_check", &[])?;
-    let bind_group = ctx.bind("loss_check", &pipeline, &[loss, state, flag], None);
-    ctx.check()?;
-    Ok(Dispatch {
-        label: "loss_check".into(),
-        pipeline,
-        bind_group,
-        workgroups: [1, 1, 1],
-        copies: Vec::new(),
-    })
-}
