@@ -508,7 +508,7 @@ fn check_activations(c: &mut Checker) -> Result<()> {
 }
 
 fn check_vae(c: &mut Checker) -> Result<()> {
-    for &(n, d) in &[(1, 1), (3, 17), (130, 784)] {
+    for &(n, d) in &[(1, 1), (3, 17), (17, 12), (130, 784)] {
         let shape = format!("{n}x{d}");
         let (l, gl) = c.input(n * d, -6.0, 6.0);
         let (x, gx) = c.input(n * d, 0.0, 1.0);
@@ -530,6 +530,29 @@ fn check_vae(c: &mut Checker) -> Result<()> {
             shape.clone(),
             &out,
             &vae::bce_backward_reference(&l, &x, 0.5),
+        )?;
+        // The loss and its gradient together, as a training step records
+        // them: one kernel where d is a multiple of 4 and the device has
+        // 8-lane subgroups, else the two above.
+        let (rows2, dl2) = (c.ctx.zeros("rows", n), c.ctx.zeros("dl", n * d));
+        let both = vae::bce_forward_backward(c.ctx, &gl, &gx, &rows2, &dl2, d)?;
+        let name = both
+            .iter()
+            .map(|d| d.label.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        c.ctx.run(&both)?;
+        c.check(
+            &format!("{name} (rows)"),
+            shape.clone(),
+            &rows2,
+            &vae::bce_reference(&l, &x, d),
+        )?;
+        c.check(
+            &format!("{name} (gradient)"),
+            shape.clone(),
+            &dl2,
+            &vae::bce_backward_reference(&l, &x, 1.0),
         )?;
     }
     for &(n, l) in &[(1, 1), (3, 17), (130, 20)] {

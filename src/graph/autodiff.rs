@@ -219,8 +219,12 @@ fn backward_of(
                     "autodiff: the BCE target must not depend on parameters".into(),
                 ));
             }
+            // The gradient comes out of the loss's own kernel, which has
+            // logits and target loaded anyway: a second output of its node.
             let shape = g.shape(ins[0]).to_vec();
-            let dl = g.push(Op::BceBackward, &ins[..2], &[shape])[0];
+            let k = g.nodes.iter().position(|n| n.outputs[0] == out).unwrap();
+            let dl = g.add_tensor(format!("bce_loss#{k}.1"), shape, TensorKind::Computed);
+            g.nodes[k].outputs.push(dl);
             s.contribute(g, ins[0], dl);
         }
         Op::KlLoss => {
@@ -234,7 +238,6 @@ fn backward_of(
         | Op::ActivationBackward(_)
         | Op::Conv2dBackwardInput(_)
         | Op::Conv2dBackwardWeight(_)
-        | Op::BceBackward
         | Op::KlBackward
         | Op::ReparamBackward => {
             return Err(Error::Invalid(format!(

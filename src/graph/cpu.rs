@@ -61,7 +61,12 @@ pub fn run(
                 };
                 let j = g.losses.iter().position(|&l| l == node.outputs[0]).unwrap();
                 losses[j] = rows.iter().sum();
-                vec![rows]
+                let mut outs = vec![rows];
+                if node.outputs.len() == 2 {
+                    // BCE's gradient, added by autodiff.
+                    outs.push(vae::bce_backward_reference(&x[0], &x[1], 1.0));
+                }
+                outs
             }
             Op::MatMul(s) => vec![matmul::reference(*s, &x[0], &x[1], None, false)],
             Op::SumAxes(a, c, b) => vec![reduce::reference(&x[0], (*a, *c, *b), 1.0)],
@@ -77,7 +82,6 @@ pub fn run(
                 let w = vec![0.0; s.sizes().1];
                 vec![conv2d::backward_reference(*s, &x[0], &w, &x[1]).1]
             }
-            Op::BceBackward => vec![vae::bce_backward_reference(&x[0], &x[1], 1.0)],
             Op::KlBackward => {
                 let (a, b) = vae::kl_backward_reference(&x[0], &x[1], 1.0);
                 vec![a, b]

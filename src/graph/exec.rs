@@ -439,12 +439,14 @@ impl Executor {
                     .unwrap();
                 let s = shape(0);
                 let per_row = s[1..].iter().product();
-                let rows = if node.op == Op::BceLoss {
-                    vae::bce_forward(ctx, i(0), i(1), o(0), per_row)?
-                } else {
-                    vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?
+                let mut out = match (&node.op, node.outputs.len()) {
+                    // With its gradient (autodiff's second output).
+                    (Op::BceLoss, 2) => {
+                        vae::bce_forward_backward(ctx, i(0), i(1), o(0), o(1), per_row)?
+                    }
+                    (Op::BceLoss, _) => vec![vae::bce_forward(ctx, i(0), i(1), o(0), per_row)?],
+                    _ => vec![vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?],
                 };
-                let mut out = vec![rows];
                 // The batch's row sums as one column of s[0] rows: summed
                 // in order by the column kernel the step already uses for
                 // bias gradients, not by the barrier tree of reduce_sum (a
@@ -469,7 +471,6 @@ impl Executor {
                 conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?
             }
             Op::Conv2dBackwardWeight(s) => conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?,
-            Op::BceBackward => vec![vae::bce_backward(ctx, i(0), i(1), o(0), 1.0)?],
             Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],
             Op::ReparamBackward => vec![vae::reparam_backward(ctx, i(0), i(1), i(2), o(0))?],
         };

@@ -103,7 +103,9 @@ pub enum Op {
         seed: u32,
     },
     /// inputs [logits (N, D), target (N, D)] → per-image BCE-with-logits sums (N).
-    /// A loss term: its total is written to the loss buffer.
+    /// A loss term: its total is written to the loss buffer. Autodiff gives
+    /// it a second output, its gradient σ(logits) − target (N, D), made in
+    /// the same pass.
     BceLoss,
     /// inputs [μ, log σ²] (N, L) → per-image KL sums (N). A loss term.
     KlLoss,
@@ -117,8 +119,6 @@ pub enum Op {
     Conv2dBackwardInput(ConvShape),
     /// inputs [x, dy] → dw of a conv2d.
     Conv2dBackwardWeight(ConvShape),
-    /// inputs [logits, target] → σ(logits) − target.
-    BceBackward,
     /// inputs [μ, log σ²] → [dμ, dlog σ²] of the KL term.
     KlBackward,
     /// inputs [dz, log σ², ε] → dlog σ².
@@ -147,7 +147,6 @@ impl Op {
             Op::ActivationBackward(_) => "activation_backward",
             Op::Conv2dBackwardInput(_) => "conv2d_backward_input",
             Op::Conv2dBackwardWeight(_) => "conv2d_backward_weight",
-            Op::BceBackward => "bce_backward",
             Op::KlBackward => "kl_backward",
             Op::ReparamBackward => "reparam_backward",
         }

@@ -74,6 +74,39 @@ pub fn bce_forward_with(
     )
 }
 
+/// Record the per-image BCE sums (as [`bce_forward`]) and the loss's
+/// gradient dlogits = σ(logits) − x (as [`bce_backward`] with scale 1): one
+/// kernel that does both in one pass where the device has 8-lane subgroups
+/// and D is a multiple of 4 (vae_subgroup.wgsl), else the two kernels.
+pub fn bce_forward_backward(
+    ctx: &Context,
+    logits: &GpuSlice,
+    x: &GpuSlice,
+    rows: &GpuSlice,
+    dlogits: &GpuSlice,
+    d: usize,
+) -> Result<Vec<Dispatch>> {
+    let n = rows.len;
+    check_len("bce_forward_backward", "logits", logits, n * d)?;
+    check_len("bce_forward_backward", "x", x, n * d)?;
+    check_len("bce_forward_backward", "dlogits", dlogits, n * d)?;
+    let vec4 = super::activations::vec4_fits(d, &[logits, x, dlogits]);
+    if !(vec4 && super::matmul::subgroups_of_8(ctx)) {
+        return Ok(vec![
+            bce_forward(ctx, logits, x, rows, d)?,
+            bce_backward(ctx, logits, x, dlogits, 1.0)?,
+        ]);
+    }
+    Ok(vec![ctx.dispatch(
+        "vae_subgroup",
+        "bce_forward_backward_lanes",
+        &[],
+        &[logits, x, rows, dlogits],
+        &params(n, d, 0, 1.0),
+        [n as u32, 1, 1],
+    )?])
+}
+
 /// Record dlogits = scale · (σ(logits) − x).
 pub fn bce_backward(
     ctx: &Context,
