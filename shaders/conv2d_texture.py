@@ -21,10 +21,11 @@ fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
 # halve a kernel's JIT time (llvmpipe compiles each at its first dispatch):
 # the input gradient and the taps-as-rows weight gradient ran as fast with
 # 8 (~650 -> ~330 and ~250 -> ~160 ms of JIT); the weight gradient ran ~20%
-# slower, so it keeps 16. The forward kernel ran ~15% slower (conv2, in
-# turn on lavapipe; 0-8 ms of a ~230 ms conv step in later profiles) but its
-# first dispatch took ~180-240 ms instead of ~330-480, which a cold start
-# (2 s aim) needs more: a median 2.13 -> 2.00 s over 8 cold starts each.
+# slower, so it keeps 16. The forward kernel ran ~15-25% slower (~5 ms of a
+# ~155 ms conv step in later profiles; conv trained 6-8% slower over 10
+# epochs) but its first dispatch took ~180-240 ms instead of ~330-480,
+# which a cold start (2 s aim; conv trains well above its 400 images/s)
+# needs more: a median 2.13 -> 2.00 s over 8 cold starts each.
 R = 8
 C = 4  # columns per lane
 lines = []
