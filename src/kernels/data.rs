@@ -168,7 +168,12 @@ pub fn state_advance_checked(
     loss: &GpuSlice,
     flag: &GpuSlice,
 ) -> Result<Dispatch> {
-    check_len_at_least("step_state", "loss", loss, 65)?;
+    if loss.len < 65 {
+        return Err(Error::Shape {
+            op: "step_state",
+            msg: format!("loss has {} elements, fewer than the 65 it reads", loss.len),
+        });
+    }
     step_state(
         ctx,
         state,
@@ -187,11 +192,12 @@ pub fn adam_corrections(
     beta2: f32,
 ) -> Result<Dispatch> {
     let params = StepParams {
+        mode: 0,
         beta1,
         beta2,
         ..StepParams::advance(0, false)
     };
-    step_state(ctx, state, StepParams { mode: 0, ..params }, None)
+    step_state(ctx, state, params, None)
 }
 
 impl StepParams {
@@ -244,16 +250,6 @@ fn step_state(
         (1, &params),
         [1, 1, 1],
     )
-}
-
-fn check_len_at_least(op: &str, what: &str, s: &GpuSlice, n: usize) -> Result<()> {
-    if s.len < n {
-        return Err(Error::Invalid(format!(
-            "{op}: {what} holds {} values, fewer than the {n} it reads",
-            s.len
-        )));
-    }
-    Ok(())
 }
 
 /// CPU reference of gather_rows.
