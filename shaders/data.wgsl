@@ -1,7 +1,8 @@
 // Batches built on the GPU from a dataset that lives there, and the step state.
 //
 // state (u32): [0] training steps taken, [1] position of the next batch in the
-// epoch's permutation. The CPU writes a new permutation and resets state[1]
+// epoch's permutation ([2], [3]: Adam's bias corrections, see step_state).
+// The CPU writes a new permutation and resets state[1]
 // once per epoch; step_state moves both on at the end of every step, so a
 // recorded step can be replayed with no upload at all.
 //   gather_rows  out[b, j] = data[perm[state[1] + b], j]   (rows past the end of perm are 0)
@@ -105,9 +106,10 @@ fn gather_rows_bytes_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     out4[i] = value;
 }
 
-// The step state's bookkeeping, one invocation: a training step's first
-// and last dispatches are this one kernel (on llvmpipe each kernel costs
-// 20-30 ms of JIT at a cold start, however small; these were three).
+// The step state's bookkeeping, one invocation: both of a training step's
+// bookkeeping dispatches (before its first texture Adam update, and its
+// last) are this one kernel (on llvmpipe each kernel costs 20-30 ms of JIT
+// at a cold start, however small; these were three).
 //   mode 0, before the step's first texture Adam update (adam_update_texture):
 //     state[2] = 1 / (1 - beta1^t), state[3] = 1 / (1 - beta2^t) as f32 bits,
 //     t = state[0] + 1 (there the update's pow and division ran for every 8
