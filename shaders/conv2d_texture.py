@@ -74,7 +74,9 @@ struct ConvTxParams {{
     // Weight gradient: pixels per slice (a multiple of 4). Slice z sums its
     // pixels into its own copy of dw, at z·D·C·K·K.
     slice: u32,
-    _pad: u32,
+    // Always 4: the trip count of the stores' loops over four channels,
+    // a uniform so that they stay loops (see store_y).
+    four: u32,
     // Input gradient: this dispatch's stride phase (ph, pw), the first row
     // and column (y0, x0) of its pixel grid (hp × wp) in dy's coordinates,
     // and where its weights start in tex_o (texels).
@@ -146,7 +148,11 @@ fn tap_offset(r: u32) -> vec3<i32> {{
 }}
 
 // y of pixel `pix` (image at.x, place at.y in it), channels c0 .. c0 + 3:
-// the bias (read once per lane), ReLU, four stores.
+// the bias (read once per lane), ReLU, four stores. The channels are planes
+// apart, so four scalar stores, from a loop llvmpipe cannot unroll: each
+// store site is milliseconds of its JIT, and the loop made the forward's
+// first dispatch ~45 ms shorter (~250 -> ~205 ms, three cold runs each in
+// turn) and store_dx's ~15, at the same speed (alternating profiles).
 fn store_y(pix: u32, at: vec2<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) {{
     if pix >= cp.pixels {{
         return;
@@ -158,11 +164,11 @@ fn store_y(pix: u32, at: vec2<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>) 
     if cp.relu == 1u {{
         v = max(v, vec4<f32>(0.0));
     }}
-    let first = (n * cp.d + c0) * hw + p;
-    cy[first] = v.x;
-    cy[first + hw] = v.y;
-    cy[first + 2u * hw] = v.z;
-    cy[first + 3u * hw] = v.w;
+    var o = (n * cp.d + c0) * hw + p;
+    for (var j = 0u; j < cp.four; j++) {{
+        cy[o] = v[j];
+        o += hw;
+    }}
 }}
 
 // Slice z's dw row d, taps c0 .. c0 + 3: one vec4 store.
@@ -371,11 +377,11 @@ fn store_dx(pix: u32, at: vec3<u32>, c0: u32, bias: vec4<f32>, value: vec4<f32>)
         v = max(v, vec4<f32>(0.0));
     }
     let plane = cp.h * cp.w;
-    let first = ((n * cp.c + c0) * cp.h + ih) * cp.w + iw;
-    cy[first] = v.x;
-    cy[first + plane] = v.y;
-    cy[first + 2u * plane] = v.z;
-    cy[first + 3u * plane] = v.w;
+    var o = ((n * cp.c + c0) * cp.h + ih) * cp.w + iw;
+    for (var j = 0u; j < cp.four; j++) {
+        cy[o] = v[j];
+        o += plane;
+    }
 }
 
 // dx = conv2d_backward_input(dy, w) (+ b over C) (then ReLU) for one stride
