@@ -26,6 +26,8 @@ fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
 # epochs) but its first dispatch took ~180-240 ms instead of ~330-480,
 # which a cold start (2 s aim; conv trains well above its 400 images/s)
 # needs more: a median 2.13 -> 2.00 s over 8 cold starts each.
+# (Those JIT times are with each row's stores spelled out; the epilogue's
+# loop below has since cut them further.)
 R = 8
 C = 4  # columns per lane
 lines = []
@@ -87,7 +89,9 @@ struct ConvTxParams {{
     hp: u32,
     wp: u32,
     wbase: u32,
-    _pad2: u32,
+    // Rows per workgroup of the product kernels (R): the trip count of
+    // their epilogue's loop.
+    rows: u32,
 }}
 
 @group(0) @binding(0) var tex_x: texture_storage_2d<rgba32float, read>;
@@ -207,20 +211,28 @@ def accumulate(a_of, b_of):
 
 
 def epilogue(store, row0, extra="", first="", walk=None):
-    # Each row's store spelled out. A loop over the rows, one store site,
-    # looked cheaper to compile, but lavapipe left a loop with a body that
-    # large rolled, and LLVM's coroutine frame pass (llvmpipe runs every
-    # kernel as a coroutine) then took about 0.25 s of the forward kernel's
-    # 0.7 s JIT; spelled out, 0.01 s.
+    """The block's stores, one row at a time from a loop whose trip count
+    (cp.rows = R) is a uniform, so llvmpipe cannot unroll it: each pass
+    stores row 0's accumulators and moves every other row's up one. Each
+    store site is milliseconds of JIT; spelled out, R of them made the
+    texture matmul's entries (the same epilogue, matmul_texture.py) twice
+    as slow to compile. A loop over a local array of the rows instead took
+    longer still: LLVM's coroutine frame pass (llvmpipe runs every kernel as
+    a coroutine) spent about 0.25 s of the forward kernel's 0.7 s there."""
     at = ""
     if walk:
         w(walk[0])
         at = "at, "
-    for r in range(R):
-        if walk and r > 0:
-            w(walk[1])
-        value = ", ".join(f"acc{r}_{c}" for c in range(C))
-        w(f"    {store}({first}{row0} + {r}u, {at}c0, {extra}vec4<f32>({value}));")
+    w(f"    var r = {row0};")
+    w("    for (var i = 0u; i < cp.rows; i++) {")
+    value = ", ".join(f"acc0_{c}" for c in range(C))
+    w(f"        {store}({first}r, {at}c0, {extra}vec4<f32>({value}));")
+    for r in range(R - 1):
+        w("        " + " ".join(f"acc{r}_{c} = acc{r + 1}_{c};" for c in range(C)))
+    w("        r += 1u;")
+    if walk:
+        w("    " + walk[1].replace("\n    ", "\n        "))
+    w("    }")
     w("}")
 
 
@@ -549,8 +561,11 @@ w("""
 // fetches serves four pixels instead of one. An invocation takes four
 // neighbouring corners of a row (2 × 8 pixels of dx). Corner rows run from
 // cp.y0 (as i32: -1 where pad < 2) for cp.hp rows, columns from cp.x0 for
-// cp.wp. Lane l reads phase l % 4's weights of channel d + l / 4 (one read
-// for two channels: see the forward below), broadcast to every lane.
+// cp.wp. Lane l reads phase l % 4's weights of channel d, broadcast to
+// every lane, one channel a pass. (Two a pass, lanes 4 .. 7 reading
+// channel d + 1, ran as fast, but the second channel's fetches, products
+// and the sixteen stores spelled out made its first dispatch ~180 ms
+// instead of ~95.)
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_input_c1s2_texture(
     @builtin(global_invocation_id) gid: vec3<u32>,
@@ -580,50 +595,44 @@ fn conv2d_backward_input_c1s2_texture(
     let plane = i32(cp.ho * cp.wo);""")
 for ph in range(4):
     w(f"    var acc{ph} = vec4<f32>(0.0);")
-w("""    for (var d = 0u; d < cp.d; d += 2u) {
-        let wl = uwq[(l & 3u) * cp.d + min(d + (l >> 2u), cp.d - 1u)];""")
-for c in range(2):
-    ind = "        "
-    if c == 1:
-        w("        if d + 1u < cp.d {")
-        ind = "            "
-    w(f"""{ind}let f0 = five(at);
-{ind}let f1 = five(at + wo);
-{ind}let t0 = select(vec4<f32>(0.0), f0.v, in0);
-{ind}let t1 = select(vec4<f32>(0.0), f1.v, in1);
-{ind}let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
-{ind}let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));""")
-    for ph in range(4):
-        w(f"{ind}let w{ph} = subgroupBroadcast(wl, {4 * c + ph}u);")
-        w(f"{ind}acc{ph} += (t0 * w{ph}.x + right0 * w{ph}.y) + (t1 * w{ph}.z + right1 * w{ph}.w);")
-    w(f"{ind}at += plane;")
-    if c == 1:
-        w("        }")
-w("""    }
+w("""    for (var d = 0u; d < cp.d; d += 1u) {
+        let wl = uwq[(l & 3u) * cp.d + d];
+        let f0 = five(at);
+        let f1 = five(at + wo);
+        let t0 = select(vec4<f32>(0.0), f0.v, in0);
+        let t1 = select(vec4<f32>(0.0), f1.v, in1);
+        let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
+        let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));""")
+for ph in range(4):
+    w(f"        let w{ph} = subgroupBroadcast(wl, {ph}u);")
+    w(f"        acc{ph} += (t0 * w{ph}.x + right0 * w{ph}.y) + (t1 * w{ph}.z + right1 * w{ph}.w);")
+w("""        at += plane;
+    }
     var bias = 0.0;
     if cp.has_bias == 1u {
         bias = cbias[0];
     }
-    var out: array<vec4<f32>, 4>;
-    out[0] = acc0;
-    out[1] = acc1;
-    out[2] = acc2;
-    out[3] = acc3;
-    // Phase (ph, pw) = (k / 2, k % 2) of corner j: dx pixel (2oy + 2 + ph -
-    // pad, 2(ox + j) + 2 + pw - pad).
+    // Value k = 4·phase + j (phase (ph, pw) = (k / 4 / 2, k / 4 % 2) of
+    // corner j: dx pixel (2oy + 2 + ph - pad, 2(ox + j) + 2 + pw - pad)) is
+    // acc0.x once the values have moved down k places: one store site in a
+    // loop llvmpipe cannot unroll (a uniform trip count), not sixteen.
     let plane_x = n * cp.h * cp.w;
-    for (var k = 0u; k < 16u; k++) {
+    for (var k = 0u; k < 4u * cp.four; k++) {
         let phase = k >> 2u;
         let j = k & 3u;
         let ih = 2 * oy + 2 + i32(phase >> 1u) - i32(cp.pad);
         let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
-        var v = out[phase][j] + bias;
+        var v = acc0.x + bias;
         if cp.relu == 1u {
             v = max(v, 0.0);
         }
         if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
             cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
         }
+        acc0 = vec4<f32>(acc0.yzw, acc1.x);
+        acc1 = vec4<f32>(acc1.yzw, acc2.x);
+        acc2 = vec4<f32>(acc2.yzw, acc3.x);
+        acc3 = vec4<f32>(acc3.yzw, 0.0);
     }
 }""")
 
@@ -639,12 +648,13 @@ w("""
 //
 // The weights and bias come from a uniform buffer: uwq[4d + kh] holds
 // w[d, 0, kh, 0..3], uwq[C1_BIAS + d / 4][d % 4] the bias. llvmpipe reads
-// a uniform at a loop-dependent index lane by lane, so each lane reads a
-// different row (lane l: channel d + l / 4, row l % 4) and the rows reach
-// every lane by subgroupBroadcast: one read for two channels instead of
-// four per channel. Invocations past the batch compute on its last quad
-// (storing the same values there) rather than return: the broadcasts need
-// every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
+// a uniform at a loop-dependent index lane by lane, so lane l reads row
+// l % 4 and the rows reach every lane by subgroupBroadcast: one read per
+// lane a channel instead of four. (Lanes 4 .. 7 reading channel d + 1 made
+// a pass two channels, for the same speed but ~40 ms more JIT: a second
+// set of stores and products.) Invocations past the batch compute on its
+// last quad (storing the same values there) rather than return: the
+// broadcasts need every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
 @group(0) @binding(3) var<storage, read_write> cy4: array<vec4<f32>>;
 
 const C1_BIAS: u32 = 768u;
@@ -684,30 +694,22 @@ for kw in range(4):
     w(f"        t3{kw} = vec4<f32>(r0[{kw}], r1[{kw}], r2[{kw}], r3[{kw}]);")
 w("    }")
 w("""    var at = n * cp.d * quads + p0 / 4u;
-    for (var d = 0u; d < cp.d; d += 2u) {
-        // Lane l's row of the weights and its channel's bias (channel d + 1
-        // clamped where D is odd).
-        let ch = min(d + (l >> 2u), cp.d - 1u);
-        let row = uwq[4u * ch + (l & 3u)];
-        let bias = uwq[C1_BIAS + ch / 4u][ch & 3u];""")
-for c in range(2):
-    for kh in range(4):
-        w(f"        let w{kh} = subgroupBroadcast(row, {4 * c + kh}u);" if c == 0 else f"        let u{kh} = subgroupBroadcast(row, {4 * c + kh}u);")
-    v = "w" if c == 0 else "u"
-    for kh in range(4):
-        w(f"        let {v}s{kh} = (t{kh}0 * {v}{kh}.x + t{kh}1 * {v}{kh}.y) + (t{kh}2 * {v}{kh}.z + t{kh}3 * {v}{kh}.w);")
-    w(f"        var {v}v = ({v}s0 + {v}s1) + ({v}s2 + {v}s3);")
-    w(f"""        if cp.has_bias == 1u {{
-            {v}v += vec4<f32>(subgroupBroadcast(bias, {4 * c}u));
-        }}
-        if cp.relu == 1u {{
-            {v}v = max({v}v, vec4<f32>(0.0));
-        }}""")
-w("""        cy4[at] = wv;
-        if d + 1u < cp.d {
-            cy4[at + quads] = uv;
+    for (var d = 0u; d < cp.d; d += 1u) {
+        // Lane l's row of channel d's weights (lanes 4 .. 7 read lane l - 4's).
+        let row = uwq[4u * d + (l & 3u)];""")
+for kh in range(4):
+    w(f"        let w{kh} = subgroupBroadcast(row, {kh}u);")
+for kh in range(4):
+    w(f"        let ws{kh} = (t{kh}0 * w{kh}.x + t{kh}1 * w{kh}.y) + (t{kh}2 * w{kh}.z + t{kh}3 * w{kh}.w);")
+w("""        var wv = (ws0 + ws1) + (ws2 + ws3);
+        if cp.has_bias == 1u {
+            wv += vec4<f32>(uwq[C1_BIAS + d / 4u][d & 3u]);
         }
-        at += 2u * quads;
+        if cp.relu == 1u {
+            wv = max(wv, vec4<f32>(0.0));
+        }
+        cy4[at] = wv;
+        at += quads;
     }
 }""")
 
@@ -821,13 +823,18 @@ w("    }")
 w("    if c0 >= cp.d {")
 w("        return;")
 w("    }")
-# Each store spelled out: as a loop over a local array they took longer to
-# JIT (see matmul_texture.py).
+# The channels from a loop, as in epilogue(): channel 0's stores, then
+# every other channel's accumulators move down one.
 w(f"    // Channel c's {R} taps are contiguous in dw: {R // 4} vec4 stores a channel.")
-for c in range(C):
-    for g in range(R // 4):
-        v = ", ".join(f"acc{4 * g + i}_{c}" for i in range(4))
-        w(f"    cdw4[((z * cp.d + c0 + {c}u) * cp.taps + r0 + {4 * g}u) / 4u] = vec4<f32>({v});")
+w("    var at = ((z * cp.d + c0) * cp.taps + r0) / 4u;")
+w("    for (var j = 0u; j < cp.four; j++) {")
+for g in range(R // 4):
+    v = ", ".join(f"acc{4 * g + i}_0" for i in range(4))
+    w(f"        cdw4[at + {g}u] = vec4<f32>({v});")
+for c in range(C - 1):
+    w("        " + " ".join(f"acc{r}_{c} = acc{r}_{c + 1};" for r in range(R)))
+w("        at += cp.taps / 4u;")
+w("    }")
 w("}")
 
 w("""

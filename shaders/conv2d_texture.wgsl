@@ -55,7 +55,9 @@ struct ConvTxParams {
     hp: u32,
     wp: u32,
     wbase: u32,
-    _pad2: u32,
+    // Rows per workgroup of the product kernels (R): the trip count of
+    // their epilogue's loop.
+    rows: u32,
 }
 
 @group(0) @binding(0) var tex_x: texture_storage_2d<rgba32float, read>;
@@ -271,42 +273,22 @@ fn conv2d_forward_texture(
     // Pixel r0's (image, place in it); each next row one place on.
     let pixels = cp.ho * cp.wo;
     var at = vec2<u32>(r0 / pixels, r0 % pixels);
-    store_y(r0 + 0u, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
+    var r = r0;
+    for (var i = 0u; i < cp.rows; i++) {
+        store_y(r, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+        acc0_0 = acc1_0; acc0_1 = acc1_1; acc0_2 = acc1_2; acc0_3 = acc1_3;
+        acc1_0 = acc2_0; acc1_1 = acc2_1; acc1_2 = acc2_2; acc1_3 = acc2_3;
+        acc2_0 = acc3_0; acc2_1 = acc3_1; acc2_2 = acc3_2; acc2_3 = acc3_3;
+        acc3_0 = acc4_0; acc3_1 = acc4_1; acc3_2 = acc4_2; acc3_3 = acc4_3;
+        acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
+        acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
+        acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        r += 1u;
+        at.y += 1u;
+        if at.y == pixels {
+            at = vec2<u32>(at.x + 1u, 0u);
+        }
     }
-    store_y(r0 + 1u, at, c0, bias, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 2u, at, c0, bias, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 3u, at, c0, bias, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 4u, at, c0, bias, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 5u, at, c0, bias, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 6u, at, c0, bias, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
-    at.y += 1u;
-    if at.y == pixels {
-        at = vec2<u32>(at.x + 1u, 0u);
-    }
-    store_y(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
 }
 
 // dy at linear index i and the next one (two taps of one row of dy), from
@@ -486,63 +468,25 @@ fn conv2d_backward_input_texture(
     let phase_pixels = cp.hp * cp.wp;
     let in_image = r0 % phase_pixels;
     var at = vec3<u32>(r0 / phase_pixels, in_image / cp.wp, in_image % cp.wp);
-    store_dx(r0 + 0u, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
+    var r = r0;
+    for (var i = 0u; i < cp.rows; i++) {
+        store_dx(r, at, c0, bias, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+        acc0_0 = acc1_0; acc0_1 = acc1_1; acc0_2 = acc1_2; acc0_3 = acc1_3;
+        acc1_0 = acc2_0; acc1_1 = acc2_1; acc1_2 = acc2_2; acc1_3 = acc2_3;
+        acc2_0 = acc3_0; acc2_1 = acc3_1; acc2_2 = acc3_2; acc2_3 = acc3_3;
+        acc3_0 = acc4_0; acc3_1 = acc4_1; acc3_2 = acc4_2; acc3_3 = acc4_3;
+        acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
+        acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
+        acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        r += 1u;
+        at.z += 1u;
+        if at.z == cp.wp {
+            at = vec3<u32>(at.x, at.y + 1u, 0u);
+            if at.y == cp.hp {
+                at = vec3<u32>(at.x + 1u, 0u, 0u);
+            }
         }
     }
-    store_dx(r0 + 1u, at, c0, bias, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 2u, at, c0, bias, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 3u, at, c0, bias, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 4u, at, c0, bias, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 5u, at, c0, bias, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 6u, at, c0, bias, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
-    at.z += 1u;
-    if at.z == cp.wp {
-        at = vec3<u32>(at.x, at.y + 1u, 0u);
-        if at.y == cp.hp {
-            at = vec3<u32>(at.x + 1u, 0u, 0u);
-        }
-    }
-    store_dx(r0 + 7u, at, c0, bias, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
 }
 
 // The input gradient's weights per stride phase: wq[phase][c][d·4 + 2a + b]
@@ -673,8 +617,11 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
 // fetches serves four pixels instead of one. An invocation takes four
 // neighbouring corners of a row (2 × 8 pixels of dx). Corner rows run from
 // cp.y0 (as i32: -1 where pad < 2) for cp.hp rows, columns from cp.x0 for
-// cp.wp. Lane l reads phase l % 4's weights of channel d + l / 4 (one read
-// for two channels: see the forward below), broadcast to every lane.
+// cp.wp. Lane l reads phase l % 4's weights of channel d, broadcast to
+// every lane, one channel a pass. (Two a pass, lanes 4 .. 7 reading
+// channel d + 1, ran as fast, but the second channel's fetches, products
+// and the sixteen stores spelled out made its first dispatch ~180 ms
+// instead of ~95.)
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_input_c1s2_texture(
     @builtin(global_invocation_id) gid: vec3<u32>,
@@ -706,8 +653,8 @@ fn conv2d_backward_input_c1s2_texture(
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
-    for (var d = 0u; d < cp.d; d += 2u) {
-        let wl = uwq[(l & 3u) * cp.d + min(d + (l >> 2u), cp.d - 1u)];
+    for (var d = 0u; d < cp.d; d += 1u) {
+        let wl = uwq[(l & 3u) * cp.d + d];
         let f0 = five(at);
         let f1 = five(at + wo);
         let t0 = select(vec4<f32>(0.0), f0.v, in0);
@@ -723,48 +670,32 @@ fn conv2d_backward_input_c1s2_texture(
         let w3 = subgroupBroadcast(wl, 3u);
         acc3 += (t0 * w3.x + right0 * w3.y) + (t1 * w3.z + right1 * w3.w);
         at += plane;
-        if d + 1u < cp.d {
-            let f0 = five(at);
-            let f1 = five(at + wo);
-            let t0 = select(vec4<f32>(0.0), f0.v, in0);
-            let t1 = select(vec4<f32>(0.0), f1.v, in1);
-            let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
-            let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));
-            let w0 = subgroupBroadcast(wl, 4u);
-            acc0 += (t0 * w0.x + right0 * w0.y) + (t1 * w0.z + right1 * w0.w);
-            let w1 = subgroupBroadcast(wl, 5u);
-            acc1 += (t0 * w1.x + right0 * w1.y) + (t1 * w1.z + right1 * w1.w);
-            let w2 = subgroupBroadcast(wl, 6u);
-            acc2 += (t0 * w2.x + right0 * w2.y) + (t1 * w2.z + right1 * w2.w);
-            let w3 = subgroupBroadcast(wl, 7u);
-            acc3 += (t0 * w3.x + right0 * w3.y) + (t1 * w3.z + right1 * w3.w);
-            at += plane;
-        }
     }
     var bias = 0.0;
     if cp.has_bias == 1u {
         bias = cbias[0];
     }
-    var out: array<vec4<f32>, 4>;
-    out[0] = acc0;
-    out[1] = acc1;
-    out[2] = acc2;
-    out[3] = acc3;
-    // Phase (ph, pw) = (k / 2, k % 2) of corner j: dx pixel (2oy + 2 + ph -
-    // pad, 2(ox + j) + 2 + pw - pad).
+    // Value k = 4·phase + j (phase (ph, pw) = (k / 4 / 2, k / 4 % 2) of
+    // corner j: dx pixel (2oy + 2 + ph - pad, 2(ox + j) + 2 + pw - pad)) is
+    // acc0.x once the values have moved down k places: one store site in a
+    // loop llvmpipe cannot unroll (a uniform trip count), not sixteen.
     let plane_x = n * cp.h * cp.w;
-    for (var k = 0u; k < 16u; k++) {
+    for (var k = 0u; k < 4u * cp.four; k++) {
         let phase = k >> 2u;
         let j = k & 3u;
         let ih = 2 * oy + 2 + i32(phase >> 1u) - i32(cp.pad);
         let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
-        var v = out[phase][j] + bias;
+        var v = acc0.x + bias;
         if cp.relu == 1u {
             v = max(v, 0.0);
         }
         if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
             cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
         }
+        acc0 = vec4<f32>(acc0.yzw, acc1.x);
+        acc1 = vec4<f32>(acc1.yzw, acc2.x);
+        acc2 = vec4<f32>(acc2.yzw, acc3.x);
+        acc3 = vec4<f32>(acc3.yzw, 0.0);
     }
 }
 
@@ -778,12 +709,13 @@ fn conv2d_backward_input_c1s2_texture(
 //
 // The weights and bias come from a uniform buffer: uwq[4d + kh] holds
 // w[d, 0, kh, 0..3], uwq[C1_BIAS + d / 4][d % 4] the bias. llvmpipe reads
-// a uniform at a loop-dependent index lane by lane, so each lane reads a
-// different row (lane l: channel d + l / 4, row l % 4) and the rows reach
-// every lane by subgroupBroadcast: one read for two channels instead of
-// four per channel. Invocations past the batch compute on its last quad
-// (storing the same values there) rather than return: the broadcasts need
-// every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
+// a uniform at a loop-dependent index lane by lane, so lane l reads row
+// l % 4 and the rows reach every lane by subgroupBroadcast: one read per
+// lane a channel instead of four. (Lanes 4 .. 7 reading channel d + 1 made
+// a pass two channels, for the same speed but ~40 ms more JIT: a second
+// set of stores and products.) Invocations past the batch compute on its
+// last quad (storing the same values there) rather than return: the
+// broadcasts need every lane. Bindings: 0 tex_x (x), 1 uwq, 3 cy4 (y), 4 cp.
 @group(0) @binding(3) var<storage, read_write> cy4: array<vec4<f32>>;
 
 const C1_BIAS: u32 = 768u;
@@ -845,12 +777,9 @@ fn conv2d_forward_c1_texture(
         t33 = vec4<f32>(r0[3], r1[3], r2[3], r3[3]);
     }
     var at = n * cp.d * quads + p0 / 4u;
-    for (var d = 0u; d < cp.d; d += 2u) {
-        // Lane l's row of the weights and its channel's bias (channel d + 1
-        // clamped where D is odd).
-        let ch = min(d + (l >> 2u), cp.d - 1u);
-        let row = uwq[4u * ch + (l & 3u)];
-        let bias = uwq[C1_BIAS + ch / 4u][ch & 3u];
+    for (var d = 0u; d < cp.d; d += 1u) {
+        // Lane l's row of channel d's weights (lanes 4 .. 7 read lane l - 4's).
+        let row = uwq[4u * d + (l & 3u)];
         let w0 = subgroupBroadcast(row, 0u);
         let w1 = subgroupBroadcast(row, 1u);
         let w2 = subgroupBroadcast(row, 2u);
@@ -861,31 +790,13 @@ fn conv2d_forward_c1_texture(
         let ws3 = (t30 * w3.x + t31 * w3.y) + (t32 * w3.z + t33 * w3.w);
         var wv = (ws0 + ws1) + (ws2 + ws3);
         if cp.has_bias == 1u {
-            wv += vec4<f32>(subgroupBroadcast(bias, 0u));
+            wv += vec4<f32>(uwq[C1_BIAS + d / 4u][d & 3u]);
         }
         if cp.relu == 1u {
             wv = max(wv, vec4<f32>(0.0));
         }
-        let u0 = subgroupBroadcast(row, 4u);
-        let u1 = subgroupBroadcast(row, 5u);
-        let u2 = subgroupBroadcast(row, 6u);
-        let u3 = subgroupBroadcast(row, 7u);
-        let us0 = (t00 * u0.x + t01 * u0.y) + (t02 * u0.z + t03 * u0.w);
-        let us1 = (t10 * u1.x + t11 * u1.y) + (t12 * u1.z + t13 * u1.w);
-        let us2 = (t20 * u2.x + t21 * u2.y) + (t22 * u2.z + t23 * u2.w);
-        let us3 = (t30 * u3.x + t31 * u3.y) + (t32 * u3.z + t33 * u3.w);
-        var uv = (us0 + us1) + (us2 + us3);
-        if cp.has_bias == 1u {
-            uv += vec4<f32>(subgroupBroadcast(bias, 4u));
-        }
-        if cp.relu == 1u {
-            uv = max(uv, vec4<f32>(0.0));
-        }
         cy4[at] = wv;
-        if d + 1u < cp.d {
-            cy4[at + quads] = uv;
-        }
-        at += 2u * quads;
+        at += quads;
     }
 }
 
@@ -1138,22 +1049,26 @@ fn conv2d_backward_weight_texture(
     if c0 >= cp.taps {
         return;
     }
-    store_dw(z, r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
-    store_dw(z, r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3));
-    store_dw(z, r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3));
-    store_dw(z, r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3));
-    store_dw(z, r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3));
-    store_dw(z, r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3));
-    store_dw(z, r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3));
-    store_dw(z, r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3));
-    store_dw(z, r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3));
-    store_dw(z, r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3));
-    store_dw(z, r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3));
-    store_dw(z, r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3));
-    store_dw(z, r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3));
-    store_dw(z, r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3));
-    store_dw(z, r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3));
-    store_dw(z, r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3));
+    var r = r0;
+    for (var i = 0u; i < cp.rows; i++) {
+        store_dw(z, r, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3));
+        acc0_0 = acc1_0; acc0_1 = acc1_1; acc0_2 = acc1_2; acc0_3 = acc1_3;
+        acc1_0 = acc2_0; acc1_1 = acc2_1; acc1_2 = acc2_2; acc1_3 = acc2_3;
+        acc2_0 = acc3_0; acc2_1 = acc3_1; acc2_2 = acc3_2; acc2_3 = acc3_3;
+        acc3_0 = acc4_0; acc3_1 = acc4_1; acc3_2 = acc4_2; acc3_3 = acc4_3;
+        acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
+        acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
+        acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        acc7_0 = acc8_0; acc7_1 = acc8_1; acc7_2 = acc8_2; acc7_3 = acc8_3;
+        acc8_0 = acc9_0; acc8_1 = acc9_1; acc8_2 = acc9_2; acc8_3 = acc9_3;
+        acc9_0 = acc10_0; acc9_1 = acc10_1; acc9_2 = acc10_2; acc9_3 = acc10_3;
+        acc10_0 = acc11_0; acc10_1 = acc11_1; acc10_2 = acc11_2; acc10_3 = acc11_3;
+        acc11_0 = acc12_0; acc11_1 = acc12_1; acc11_2 = acc12_2; acc11_3 = acc12_3;
+        acc12_0 = acc13_0; acc12_1 = acc13_1; acc12_2 = acc13_2; acc12_3 = acc13_3;
+        acc13_0 = acc14_0; acc13_1 = acc14_1; acc13_2 = acc14_2; acc13_3 = acc14_3;
+        acc14_0 = acc15_0; acc14_1 = acc15_1; acc14_2 = acc15_2; acc14_3 = acc15_3;
+        r += 1u;
+    }
 }
 
 // x at linear index i, 0 where (iy, ix) falls in the padding.
@@ -1357,14 +1272,15 @@ fn conv2d_backward_weight_taps_texture(
         return;
     }
     // Channel c's 8 taps are contiguous in dw: 2 vec4 stores a channel.
-    cdw4[((z * cp.d + c0 + 0u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_0, acc1_0, acc2_0, acc3_0);
-    cdw4[((z * cp.d + c0 + 0u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_0, acc5_0, acc6_0, acc7_0);
-    cdw4[((z * cp.d + c0 + 1u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_1, acc1_1, acc2_1, acc3_1);
-    cdw4[((z * cp.d + c0 + 1u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_1, acc5_1, acc6_1, acc7_1);
-    cdw4[((z * cp.d + c0 + 2u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_2, acc1_2, acc2_2, acc3_2);
-    cdw4[((z * cp.d + c0 + 2u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_2, acc5_2, acc6_2, acc7_2);
-    cdw4[((z * cp.d + c0 + 3u) * cp.taps + r0 + 0u) / 4u] = vec4<f32>(acc0_3, acc1_3, acc2_3, acc3_3);
-    cdw4[((z * cp.d + c0 + 3u) * cp.taps + r0 + 4u) / 4u] = vec4<f32>(acc4_3, acc5_3, acc6_3, acc7_3);
+    var at = ((z * cp.d + c0) * cp.taps + r0) / 4u;
+    for (var j = 0u; j < cp.four; j++) {
+        cdw4[at + 0u] = vec4<f32>(acc0_0, acc1_0, acc2_0, acc3_0);
+        cdw4[at + 1u] = vec4<f32>(acc4_0, acc5_0, acc6_0, acc7_0);
+        acc0_0 = acc0_1; acc1_0 = acc1_1; acc2_0 = acc2_1; acc3_0 = acc3_1; acc4_0 = acc4_1; acc5_0 = acc5_1; acc6_0 = acc6_1; acc7_0 = acc7_1;
+        acc0_1 = acc0_2; acc1_1 = acc1_2; acc2_1 = acc2_2; acc3_1 = acc3_2; acc4_1 = acc4_2; acc5_1 = acc5_2; acc6_1 = acc6_2; acc7_1 = acc7_2;
+        acc0_2 = acc0_3; acc1_2 = acc1_3; acc2_2 = acc2_3; acc3_2 = acc3_3; acc4_2 = acc4_3; acc5_2 = acc5_3; acc6_2 = acc6_3; acc7_2 = acc7_3;
+        at += cp.taps / 4u;
+    }
 }
 
 // dy (N, D, Ho, Wo), copied into tex_o, as rows (n, oh, ow) of D channels,

@@ -5,10 +5,11 @@ A and B read from RGBA32F textures. Run: python3 shaders/matmul_texture.py
 TX_R in the environment tries another number of rows per workgroup (a
 multiple of 8; TX_ROWS in matmul.rs must match). On lavapipe, two cores: a
 probe ran 512³ at 23 GFLOP/s with R = 8 and 30–35 with R = 16; in training R =
-8 halved each entry's JIT time (about 300 → 150 ms) but trained mlp 8% slower
-(three interleaved 3-epoch runs). R = 24 and 32 reached 22–40 GFLOP/s in the
-probe (noisy) but would double the JIT time again. Storing C from an array of
-vec4, of scalars or spelled out made no difference to the JIT time."""
+8 halved each entry's JIT time (about 300 → 150 ms, each row's store then
+spelled out) but trained mlp 8% slower (three interleaved 3-epoch runs). R =
+24 and 32 reached 22–40 GFLOP/s in the probe (noisy) but would double the
+JIT time again. What did cut the JIT time: the stores from a loop that
+llvmpipe cannot unroll (see the end of the kernels)."""
 import os
 
 R = int(os.environ.get("TX_R", 16))
@@ -63,7 +64,9 @@ struct TxParams {{
     b_col: u32,
     b_fetch: u32,
     b_step: u32,
-    _pad0: u32,
+    // Always R, the rows a workgroup stores: a uniform, so that the stores
+    // stay a loop (see the end of the kernels).
+    rows: u32,
     _pad1: u32,
     _pad2: u32,
 }}
@@ -158,17 +161,25 @@ fn {name}(
     w("    if c0 >= tp.n {")
     w("        return;")
     w("    }")
-    # The bias read once and each row's store spelled out. The rows as a
-    # loop over a local array, with the bias read in each, looked cheaper
-    # (one store site; llvmpipe compiles each storage access as a loop over
-    # the lanes) but took longer to JIT: 400-560 ms a kernel against
-    # 295-340 (LLVM's coroutine pass 55-90 ms against 27-44), in turn on
-    # empty shader caches, with the same step times.
+    # The bias read once, then the rows from a loop whose trip count
+    # (tp.rows = R) is a uniform, so llvmpipe cannot unroll it: each pass
+    # stores row 0 and moves every other row's accumulators up one. One
+    # store site instead of R (llvmpipe compiles each storage access as a
+    # loop over the lanes): each entry's first dispatch ~300 -> ~130 ms
+    # (three cold runs each, in turn), the same step times. The rows as a
+    # loop over a local array, with the bias read in each, took longer to
+    # JIT than spelled out: 400-560 ms a kernel against 295-340 (LLVM's
+    # coroutine pass 55-90 ms against 27-44).
     w("    var bias = vec4<f32>(0.0);")
     w("    if tp.has_bias == 1u {")
     w("        bias = tbias4[c0 / 4u];")
     w("    }")
-    for r in range(R):
-        w(f"    store_c4(r0 + {r}u, c0, vec4<f32>(acc{r}_0, acc{r}_1, acc{r}_2, acc{r}_3), bias);")
+    w("    var r = r0;")
+    w("    for (var i = 0u; i < tp.rows; i++) {")
+    w("        store_c4(r, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);")
+    for r in range(R - 1):
+        w("        " + " ".join(f"acc{r}_{c} = acc{r + 1}_{c};" for c in range(C)))
+    w("        r += 1u;")
+    w("    }")
     w("}")
 open(__file__.replace(".py", ".wgsl"), "w").write("\n".join(lines) + "\n")

@@ -45,7 +45,9 @@ struct TxParams {
     b_col: u32,
     b_fetch: u32,
     b_step: u32,
-    _pad0: u32,
+    // Always R, the rows a workgroup stores: a uniform, so that the stores
+    // stay a loop (see the end of the kernels).
+    rows: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -267,22 +269,26 @@ fn matmul_texture_n(
     if tp.has_bias == 1u {
         bias = tbias4[c0 / 4u];
     }
-    store_c4(r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
-    store_c4(r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), bias);
-    store_c4(r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), bias);
-    store_c4(r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), bias);
-    store_c4(r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), bias);
-    store_c4(r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), bias);
-    store_c4(r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), bias);
-    store_c4(r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), bias);
-    store_c4(r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), bias);
-    store_c4(r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), bias);
-    store_c4(r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), bias);
-    store_c4(r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), bias);
-    store_c4(r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), bias);
-    store_c4(r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), bias);
-    store_c4(r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), bias);
-    store_c4(r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), bias);
+    var r = r0;
+    for (var i = 0u; i < tp.rows; i++) {
+        store_c4(r, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
+        acc0_0 = acc1_0; acc0_1 = acc1_1; acc0_2 = acc1_2; acc0_3 = acc1_3;
+        acc1_0 = acc2_0; acc1_1 = acc2_1; acc1_2 = acc2_2; acc1_3 = acc2_3;
+        acc2_0 = acc3_0; acc2_1 = acc3_1; acc2_2 = acc3_2; acc2_3 = acc3_3;
+        acc3_0 = acc4_0; acc3_1 = acc4_1; acc3_2 = acc4_2; acc3_3 = acc4_3;
+        acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
+        acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
+        acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        acc7_0 = acc8_0; acc7_1 = acc8_1; acc7_2 = acc8_2; acc7_3 = acc8_3;
+        acc8_0 = acc9_0; acc8_1 = acc9_1; acc8_2 = acc9_2; acc8_3 = acc9_3;
+        acc9_0 = acc10_0; acc9_1 = acc10_1; acc9_2 = acc10_2; acc9_3 = acc10_3;
+        acc10_0 = acc11_0; acc10_1 = acc11_1; acc10_2 = acc11_2; acc10_3 = acc11_3;
+        acc11_0 = acc12_0; acc11_1 = acc12_1; acc11_2 = acc12_2; acc11_3 = acc12_3;
+        acc12_0 = acc13_0; acc12_1 = acc13_1; acc12_2 = acc13_2; acc12_3 = acc13_3;
+        acc13_0 = acc14_0; acc13_1 = acc14_1; acc13_2 = acc14_2; acc13_3 = acc14_3;
+        acc14_0 = acc15_0; acc14_1 = acc15_1; acc14_2 = acc15_2; acc14_3 = acc15_3;
+        r += 1u;
+    }
 }
 
 // A stored (k, m): dyᵀ·x; B either way (tp.trans_b).
@@ -476,20 +482,24 @@ fn matmul_texture_t(
     if tp.has_bias == 1u {
         bias = tbias4[c0 / 4u];
     }
-    store_c4(r0 + 0u, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
-    store_c4(r0 + 1u, c0, vec4<f32>(acc1_0, acc1_1, acc1_2, acc1_3), bias);
-    store_c4(r0 + 2u, c0, vec4<f32>(acc2_0, acc2_1, acc2_2, acc2_3), bias);
-    store_c4(r0 + 3u, c0, vec4<f32>(acc3_0, acc3_1, acc3_2, acc3_3), bias);
-    store_c4(r0 + 4u, c0, vec4<f32>(acc4_0, acc4_1, acc4_2, acc4_3), bias);
-    store_c4(r0 + 5u, c0, vec4<f32>(acc5_0, acc5_1, acc5_2, acc5_3), bias);
-    store_c4(r0 + 6u, c0, vec4<f32>(acc6_0, acc6_1, acc6_2, acc6_3), bias);
-    store_c4(r0 + 7u, c0, vec4<f32>(acc7_0, acc7_1, acc7_2, acc7_3), bias);
-    store_c4(r0 + 8u, c0, vec4<f32>(acc8_0, acc8_1, acc8_2, acc8_3), bias);
-    store_c4(r0 + 9u, c0, vec4<f32>(acc9_0, acc9_1, acc9_2, acc9_3), bias);
-    store_c4(r0 + 10u, c0, vec4<f32>(acc10_0, acc10_1, acc10_2, acc10_3), bias);
-    store_c4(r0 + 11u, c0, vec4<f32>(acc11_0, acc11_1, acc11_2, acc11_3), bias);
-    store_c4(r0 + 12u, c0, vec4<f32>(acc12_0, acc12_1, acc12_2, acc12_3), bias);
-    store_c4(r0 + 13u, c0, vec4<f32>(acc13_0, acc13_1, acc13_2, acc13_3), bias);
-    store_c4(r0 + 14u, c0, vec4<f32>(acc14_0, acc14_1, acc14_2, acc14_3), bias);
-    store_c4(r0 + 15u, c0, vec4<f32>(acc15_0, acc15_1, acc15_2, acc15_3), bias);
+    var r = r0;
+    for (var i = 0u; i < tp.rows; i++) {
+        store_c4(r, c0, vec4<f32>(acc0_0, acc0_1, acc0_2, acc0_3), bias);
+        acc0_0 = acc1_0; acc0_1 = acc1_1; acc0_2 = acc1_2; acc0_3 = acc1_3;
+        acc1_0 = acc2_0; acc1_1 = acc2_1; acc1_2 = acc2_2; acc1_3 = acc2_3;
+        acc2_0 = acc3_0; acc2_1 = acc3_1; acc2_2 = acc3_2; acc2_3 = acc3_3;
+        acc3_0 = acc4_0; acc3_1 = acc4_1; acc3_2 = acc4_2; acc3_3 = acc4_3;
+        acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
+        acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
+        acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        acc7_0 = acc8_0; acc7_1 = acc8_1; acc7_2 = acc8_2; acc7_3 = acc8_3;
+        acc8_0 = acc9_0; acc8_1 = acc9_1; acc8_2 = acc9_2; acc8_3 = acc9_3;
+        acc9_0 = acc10_0; acc9_1 = acc10_1; acc9_2 = acc10_2; acc9_3 = acc10_3;
+        acc10_0 = acc11_0; acc10_1 = acc11_1; acc10_2 = acc11_2; acc10_3 = acc11_3;
+        acc11_0 = acc12_0; acc11_1 = acc12_1; acc11_2 = acc12_2; acc11_3 = acc12_3;
+        acc12_0 = acc13_0; acc12_1 = acc13_1; acc12_2 = acc13_2; acc12_3 = acc13_3;
+        acc13_0 = acc14_0; acc13_1 = acc14_1; acc13_2 = acc14_2; acc13_3 = acc14_3;
+        acc14_0 = acc15_0; acc14_1 = acc15_1; acc14_2 = acc15_2; acc14_3 = acc15_3;
+        r += 1u;
+    }
 }

@@ -49,7 +49,9 @@ struct Params {
     origin: [u32; 2],
     grid: [u32; 2],
     wbase: u32,
-    _pad2: u32,
+    // Rows per workgroup of the product kernels (their *_ROWS), the trip
+    // count of their epilogue's loop.
+    rows: u32,
 }
 
 /// Rows of each kernel's product per workgroup (R in conv2d_texture.py, set
@@ -75,7 +77,7 @@ fn params(s: &ConvShape, has_bias: bool, relu: bool) -> Params {
         origin: [0; 2],
         grid: [0; 2],
         wbase: 0,
-        _pad2: 0,
+        rows: 0,
     }
 }
 
@@ -134,7 +136,13 @@ pub fn forward(
             (2, bias.unwrap_or(&none).binding()),
             (3, y.binding()),
         ],
-        (4, &params(&s, bias.is_some(), relu)),
+        (
+            4,
+            &Params {
+                rows: FORWARD_ROWS as u32,
+                ..params(&s, bias.is_some(), relu)
+            },
+        ),
         [
             pixels.div_ceil(FORWARD_ROWS) as u32,
             s.d.div_ceil(COLS) as u32,
@@ -267,7 +275,10 @@ pub fn backward_input(
     let Some((twq, copy_wq)) = ctx.scratch_texture_copy("conv2d weight phases", &wq) else {
         return Ok(None);
     };
-    let base = params(&s, bias.is_some(), relu);
+    let base = Params {
+        rows: INPUT_ROWS as u32,
+        ..params(&s, bias.is_some(), relu)
+    };
     let mut out = vec![super::dispatch_bound(
         ctx,
         ("conv2d_texture", "conv2d_weight_phases"),
@@ -449,6 +460,7 @@ pub fn backward_weight(
     let sl = Slices::new(ctx, &s, groups, dw);
     let p = Params {
         slice: sl.slice as u32,
+        rows: WEIGHT_ROWS as u32,
         ..params(&s, false, false)
     };
     let vdy = view(&tdy);

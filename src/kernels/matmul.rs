@@ -641,7 +641,8 @@ struct TxParams {
     b_col: u32,
     b_fetch: u32,
     b_step: u32,
-    _pad: [u32; 3],
+    rows: u32,
+    _pad: [u32; 2],
 }
 
 /// The texture variant's one dispatch, or None where the shape or the
@@ -712,7 +713,8 @@ fn texture(
         b_col: b_col as u32,
         b_fetch: b_fetch as u32,
         b_step: b_step as u32,
-        _pad: [0; 3],
+        rows: TX_ROWS as u32,
+        _pad: [0; 2],
     };
     let entry = if shape.trans_a {
         "matmul_texture_t"
