@@ -126,7 +126,9 @@ fn adam_update_window(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64, 1, 1)
 fn adam_update_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.y * 65535u * 64u + gid.x;
-    if i >= p.n / 4u {
+    // A last group of fewer than four values is stored whole: the Rust side
+    // binds θ, m and v padded to a multiple of 4 (the padding is theirs).
+    if i >= (p.n + 3u) / 4u {
         return;
     }
     let at = vec2<u32>(i & 63u, i >> 6u);

@@ -622,9 +622,20 @@ fn check_adam(c: &mut Checker) -> Result<()> {
         c.check("adam_update", format!("{n} params, 3 steps"), &gp, &p)?;
     }
     // The texture variant (CPU adapters): parameters of one and several
-    // texture rows, and one of two chunks, sharing one set of textures,
-    // three steps in one recording.
-    let sizes = [4, 132, 1028, 65540, adam::TEXTURE_CHUNK + 132];
+    // texture rows, lengths that are not multiples of 4, and two of two
+    // chunks, sharing one set of textures, three steps in one recording.
+    let sizes = [
+        1,
+        3,
+        4,
+        17,
+        129,
+        132,
+        1028,
+        65540,
+        adam::TEXTURE_CHUNK + 129,
+        adam::TEXTURE_CHUNK + 132,
+    ];
     let textures = adam::AdamTextures::new(c.ctx, adam::TEXTURE_CHUNK + 132);
     let state = c.ctx.zeros("state", 2);
     let mut params = Vec::new();

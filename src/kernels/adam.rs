@@ -201,11 +201,10 @@ impl AdamTextures {
         }
     }
 
-    /// Whether [`update_texture`] can update `param` on this device: a
-    /// length that is a multiple of 4, slices whose texture rows copy (any
-    /// length: a chunk at a time), and a state buffer that binds as a
-    /// 16-byte uniform. The textures themselves (1,025 rows at most) fit
-    /// every device: WebGPU guarantees 8,192.
+    /// Whether [`update_texture`] can update `param` on this device: slices
+    /// whose texture rows copy (any length: a chunk at a time), and a state
+    /// buffer that binds as a 16-byte uniform. The textures themselves
+    /// (1,025 rows at most) fit every device: WebGPU guarantees 8,192.
     pub fn fit(
         &self,
         ctx: &Context,
@@ -214,8 +213,7 @@ impl AdamTextures {
         slices: [&GpuSlice; 3],
     ) -> bool {
         let n = slices[0].len;
-        n.is_multiple_of(4)
-            && grad.len == n
+        grad.len == n
             && [grad, slices[0], slices[1], slices[2]]
                 .iter()
                 .all(|s| ctx.copies_into_texture(s))
@@ -235,7 +233,13 @@ pub fn corrections(ctx: &Context, cfg: AdamConfig, state: &GpuSlice) -> Result<D
 
 /// Record one Adam update of `param` that reads g, m, v and θ from
 /// `textures` after copying them in (`adam_update_texture`, for llvmpipe:
-/// see adam.wgsl), one dispatch per chunk of the textures' size. Where
+/// see adam.wgsl), one dispatch per chunk of the textures' size. The kernel
+/// writes four values at a time: where the length is not a multiple of 4,
+/// it also writes the (up to three) floats after θ, m and v, which must be
+/// theirs to overwrite (each parameter's own buffer, as [`ParamStore`]
+/// makes them, has room and nothing else there).
+///
+/// [`ParamStore`]: crate::graph::exec::ParamStore Where
 /// `theta` is a texture that already holds θ whole (a texture matmul's copy
 /// of it, made earlier in the step), θ is read from there and not copied.
 /// Check [`AdamTextures::fit`] first, and record [`corrections`] before a
@@ -279,6 +283,12 @@ fn texture_chunk(
 ) -> Result<Dispatch> {
     let [_, m, v, param] = chunk;
     let rows = CopyTarget::texture_rows(param.len);
+    // The kernel's vec4 stores cover a last group of fewer than four too.
+    let padded = |s: &GpuSlice| GpuSlice {
+        len: s.len.next_multiple_of(4),
+        ..s.clone()
+    };
+    let (param4, m4, v4) = (padded(param), padded(m), padded(v));
     // g, m, v (and θ unless it has a texture already) into the textures of
     // the same order.
     let copied = if theta.is_some() { 3 } else { 4 };
@@ -303,9 +313,9 @@ fn texture_chunk(
         vec![
             (0, wgpu::BindingResource::TextureView(&views[0])),
             (1, super::data::state_head(state)),
-            (2, param.binding()),
-            (3, m.binding()),
-            (4, v.binding()),
+            (2, param4.binding()),
+            (3, m4.binding()),
+            (4, v4.binding()),
             (6, wgpu::BindingResource::TextureView(&views[1])),
             (7, wgpu::BindingResource::TextureView(&views[2])),
             (8, wgpu::BindingResource::TextureView(&views[3])),
@@ -317,7 +327,7 @@ fn texture_chunk(
                 ..Params::new(cfg, param.len)
             },
         ),
-        grid_1d(param.len / 4, 64),
+        grid_1d(param.len.div_ceil(4), 64),
     )?;
     d.copies = copies;
     Ok(d)
