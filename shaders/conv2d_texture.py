@@ -17,18 +17,17 @@ fetches). conv2's on lavapipe: 12.5 GFLOP/s with the uniform-window kernels
 (104 dispatches a step for it and deconv1's forward) -> 19.5 (8 dispatches)."""
 
 # Rows of C per workgroup of the kernel being written, set before each (the
-# *_ROWS constants in conv2d_texture.rs must match). 8 rows instead of 16
-# halve a kernel's JIT time (llvmpipe compiles each at its first dispatch):
-# the input gradient and the taps-as-rows weight gradient ran as fast with
-# 8 (~650 -> ~330 and ~250 -> ~160 ms of JIT); the weight gradient ran ~20%
-# slower, so it keeps 16. The forward kernel ran ~15-25% slower (~5 ms of a
-# ~155 ms conv step in later profiles; conv trained 6-8% slower over 10
-# epochs) but its first dispatch took ~180-240 ms instead of ~330-480,
-# which a cold start (2 s aim; conv trains well above its 400 images/s)
-# needs more: a median 2.13 -> 2.00 s over 8 cold starts each.
-# (Those JIT times are with each row's stores spelled out; the epilogue's
-# loop below has since cut them further.)
-R = 8
+# *_ROWS constants in conv2d_texture.rs must match). With each row's stores
+# spelled out, 8 rows instead of 16 halved a kernel's JIT time (llvmpipe
+# compiles each at its first dispatch): the input gradient and the
+# taps-as-rows weight gradient ran as fast with 8 (~650 -> ~330 and ~250
+# -> ~160 ms of JIT), so they keep 8; the weight gradient ran ~20% slower,
+# so it kept 16. With the stores in the epilogue's loop (below), the
+# forward's first dispatch takes as long with 16 rows as with 8 (~140 ms,
+# three cold runs each in turn) and the kernel runs ~9% faster (35.7
+# against 39.3 ms a conv step, four alternating profiles), so it is back
+# at 16.
+R = 16
 C = 4  # columns per lane
 lines = []
 w = lines.append

@@ -151,14 +151,14 @@ fn store_dw(z: u32, d: u32, c0: u32, value: vec4<f32>) {
 
 // y = conv(x, w) (+ b) (then ReLU). Rows of the product are output pixels,
 // columns output channels: lane l computes channels c0 .. c0 + 3 of pixels
-// r0 .. r0 + 7, and fetches the im2col texels of pixels r0 + l + 8q that
+// r0 .. r0 + 15, and fetches the im2col texels of pixels r0 + l + 8q that
 // every lane then gets by subgroupBroadcast. w (D, C·K·K) is B stored (n, k).
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_forward_texture(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
-    let r0 = wid.x * 8u;
+    let r0 = wid.x * 16u;
     let c0 = wid.y * 32u + 4u * l;
     var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0;
     var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0;
@@ -168,7 +168,16 @@ fn conv2d_forward_texture(
     var acc5_0 = 0.0; var acc5_1 = 0.0; var acc5_2 = 0.0; var acc5_3 = 0.0;
     var acc6_0 = 0.0; var acc6_1 = 0.0; var acc6_2 = 0.0; var acc6_3 = 0.0;
     var acc7_0 = 0.0; var acc7_1 = 0.0; var acc7_2 = 0.0; var acc7_3 = 0.0;
+    var acc8_0 = 0.0; var acc8_1 = 0.0; var acc8_2 = 0.0; var acc8_3 = 0.0;
+    var acc9_0 = 0.0; var acc9_1 = 0.0; var acc9_2 = 0.0; var acc9_3 = 0.0;
+    var acc10_0 = 0.0; var acc10_1 = 0.0; var acc10_2 = 0.0; var acc10_3 = 0.0;
+    var acc11_0 = 0.0; var acc11_1 = 0.0; var acc11_2 = 0.0; var acc11_3 = 0.0;
+    var acc12_0 = 0.0; var acc12_1 = 0.0; var acc12_2 = 0.0; var acc12_3 = 0.0;
+    var acc13_0 = 0.0; var acc13_1 = 0.0; var acc13_2 = 0.0; var acc13_3 = 0.0;
+    var acc14_0 = 0.0; var acc14_1 = 0.0; var acc14_2 = 0.0; var acc14_3 = 0.0;
+    var acc15_0 = 0.0; var acc15_1 = 0.0; var acc15_2 = 0.0; var acc15_3 = 0.0;
     let o0 = pixel_origin(min(r0 + 0u + l, cp.pixels - 1u));
+    let o1 = pixel_origin(min(r0 + 8u + l, cp.pixels - 1u));
     // Lane l's four fetches of w: rows c0 .. c0 + 3 (clamped: the lanes past
     // D compute on a copy of the last and store nothing).
     let k4 = cp.taps / 4u;
@@ -182,6 +191,7 @@ fn conv2d_forward_texture(
     let k = i32(cp.k);
     for (var kb = 0u; kb < cp.taps; kb += 4u) {
         let a0 = run(o0.x + toff, o0.y + kh, o0.z + kw);
+        let a1 = run(o1.x + toff, o1.y + kh, o1.z + kw);
         let f0 = fetch(pb);
         let f1 = fetch(pb + k4);
         let f2 = fetch(pb + 2u * k4);
@@ -262,6 +272,70 @@ fn conv2d_forward_texture(
         acc7_1 += (s0_7 * f1[0] + s1_7 * f1[1]) + (s2_7 * f1[2] + s3_7 * f1[3]);
         acc7_2 += (s0_7 * f2[0] + s1_7 * f2[1]) + (s2_7 * f2[2] + s3_7 * f2[3]);
         acc7_3 += (s0_7 * f3[0] + s1_7 * f3[1]) + (s2_7 * f3[2] + s3_7 * f3[3]);
+        let s0_8 = subgroupBroadcast(a1[0], 0u);
+        let s1_8 = subgroupBroadcast(a1[1], 0u);
+        let s2_8 = subgroupBroadcast(a1[2], 0u);
+        let s3_8 = subgroupBroadcast(a1[3], 0u);
+        acc8_0 += (s0_8 * f0[0] + s1_8 * f0[1]) + (s2_8 * f0[2] + s3_8 * f0[3]);
+        acc8_1 += (s0_8 * f1[0] + s1_8 * f1[1]) + (s2_8 * f1[2] + s3_8 * f1[3]);
+        acc8_2 += (s0_8 * f2[0] + s1_8 * f2[1]) + (s2_8 * f2[2] + s3_8 * f2[3]);
+        acc8_3 += (s0_8 * f3[0] + s1_8 * f3[1]) + (s2_8 * f3[2] + s3_8 * f3[3]);
+        let s0_9 = subgroupBroadcast(a1[0], 1u);
+        let s1_9 = subgroupBroadcast(a1[1], 1u);
+        let s2_9 = subgroupBroadcast(a1[2], 1u);
+        let s3_9 = subgroupBroadcast(a1[3], 1u);
+        acc9_0 += (s0_9 * f0[0] + s1_9 * f0[1]) + (s2_9 * f0[2] + s3_9 * f0[3]);
+        acc9_1 += (s0_9 * f1[0] + s1_9 * f1[1]) + (s2_9 * f1[2] + s3_9 * f1[3]);
+        acc9_2 += (s0_9 * f2[0] + s1_9 * f2[1]) + (s2_9 * f2[2] + s3_9 * f2[3]);
+        acc9_3 += (s0_9 * f3[0] + s1_9 * f3[1]) + (s2_9 * f3[2] + s3_9 * f3[3]);
+        let s0_10 = subgroupBroadcast(a1[0], 2u);
+        let s1_10 = subgroupBroadcast(a1[1], 2u);
+        let s2_10 = subgroupBroadcast(a1[2], 2u);
+        let s3_10 = subgroupBroadcast(a1[3], 2u);
+        acc10_0 += (s0_10 * f0[0] + s1_10 * f0[1]) + (s2_10 * f0[2] + s3_10 * f0[3]);
+        acc10_1 += (s0_10 * f1[0] + s1_10 * f1[1]) + (s2_10 * f1[2] + s3_10 * f1[3]);
+        acc10_2 += (s0_10 * f2[0] + s1_10 * f2[1]) + (s2_10 * f2[2] + s3_10 * f2[3]);
+        acc10_3 += (s0_10 * f3[0] + s1_10 * f3[1]) + (s2_10 * f3[2] + s3_10 * f3[3]);
+        let s0_11 = subgroupBroadcast(a1[0], 3u);
+        let s1_11 = subgroupBroadcast(a1[1], 3u);
+        let s2_11 = subgroupBroadcast(a1[2], 3u);
+        let s3_11 = subgroupBroadcast(a1[3], 3u);
+        acc11_0 += (s0_11 * f0[0] + s1_11 * f0[1]) + (s2_11 * f0[2] + s3_11 * f0[3]);
+        acc11_1 += (s0_11 * f1[0] + s1_11 * f1[1]) + (s2_11 * f1[2] + s3_11 * f1[3]);
+        acc11_2 += (s0_11 * f2[0] + s1_11 * f2[1]) + (s2_11 * f2[2] + s3_11 * f2[3]);
+        acc11_3 += (s0_11 * f3[0] + s1_11 * f3[1]) + (s2_11 * f3[2] + s3_11 * f3[3]);
+        let s0_12 = subgroupBroadcast(a1[0], 4u);
+        let s1_12 = subgroupBroadcast(a1[1], 4u);
+        let s2_12 = subgroupBroadcast(a1[2], 4u);
+        let s3_12 = subgroupBroadcast(a1[3], 4u);
+        acc12_0 += (s0_12 * f0[0] + s1_12 * f0[1]) + (s2_12 * f0[2] + s3_12 * f0[3]);
+        acc12_1 += (s0_12 * f1[0] + s1_12 * f1[1]) + (s2_12 * f1[2] + s3_12 * f1[3]);
+        acc12_2 += (s0_12 * f2[0] + s1_12 * f2[1]) + (s2_12 * f2[2] + s3_12 * f2[3]);
+        acc12_3 += (s0_12 * f3[0] + s1_12 * f3[1]) + (s2_12 * f3[2] + s3_12 * f3[3]);
+        let s0_13 = subgroupBroadcast(a1[0], 5u);
+        let s1_13 = subgroupBroadcast(a1[1], 5u);
+        let s2_13 = subgroupBroadcast(a1[2], 5u);
+        let s3_13 = subgroupBroadcast(a1[3], 5u);
+        acc13_0 += (s0_13 * f0[0] + s1_13 * f0[1]) + (s2_13 * f0[2] + s3_13 * f0[3]);
+        acc13_1 += (s0_13 * f1[0] + s1_13 * f1[1]) + (s2_13 * f1[2] + s3_13 * f1[3]);
+        acc13_2 += (s0_13 * f2[0] + s1_13 * f2[1]) + (s2_13 * f2[2] + s3_13 * f2[3]);
+        acc13_3 += (s0_13 * f3[0] + s1_13 * f3[1]) + (s2_13 * f3[2] + s3_13 * f3[3]);
+        let s0_14 = subgroupBroadcast(a1[0], 6u);
+        let s1_14 = subgroupBroadcast(a1[1], 6u);
+        let s2_14 = subgroupBroadcast(a1[2], 6u);
+        let s3_14 = subgroupBroadcast(a1[3], 6u);
+        acc14_0 += (s0_14 * f0[0] + s1_14 * f0[1]) + (s2_14 * f0[2] + s3_14 * f0[3]);
+        acc14_1 += (s0_14 * f1[0] + s1_14 * f1[1]) + (s2_14 * f1[2] + s3_14 * f1[3]);
+        acc14_2 += (s0_14 * f2[0] + s1_14 * f2[1]) + (s2_14 * f2[2] + s3_14 * f2[3]);
+        acc14_3 += (s0_14 * f3[0] + s1_14 * f3[1]) + (s2_14 * f3[2] + s3_14 * f3[3]);
+        let s0_15 = subgroupBroadcast(a1[0], 7u);
+        let s1_15 = subgroupBroadcast(a1[1], 7u);
+        let s2_15 = subgroupBroadcast(a1[2], 7u);
+        let s3_15 = subgroupBroadcast(a1[3], 7u);
+        acc15_0 += (s0_15 * f0[0] + s1_15 * f0[1]) + (s2_15 * f0[2] + s3_15 * f0[3]);
+        acc15_1 += (s0_15 * f1[0] + s1_15 * f1[1]) + (s2_15 * f1[2] + s3_15 * f1[3]);
+        acc15_2 += (s0_15 * f2[0] + s1_15 * f2[1]) + (s2_15 * f2[2] + s3_15 * f2[3]);
+        acc15_3 += (s0_15 * f3[0] + s1_15 * f3[1]) + (s2_15 * f3[2] + s3_15 * f3[3]);
     }
     if c0 >= cp.d {
         return;
@@ -283,6 +357,14 @@ fn conv2d_forward_texture(
         acc4_0 = acc5_0; acc4_1 = acc5_1; acc4_2 = acc5_2; acc4_3 = acc5_3;
         acc5_0 = acc6_0; acc5_1 = acc6_1; acc5_2 = acc6_2; acc5_3 = acc6_3;
         acc6_0 = acc7_0; acc6_1 = acc7_1; acc6_2 = acc7_2; acc6_3 = acc7_3;
+        acc7_0 = acc8_0; acc7_1 = acc8_1; acc7_2 = acc8_2; acc7_3 = acc8_3;
+        acc8_0 = acc9_0; acc8_1 = acc9_1; acc8_2 = acc9_2; acc8_3 = acc9_3;
+        acc9_0 = acc10_0; acc9_1 = acc10_1; acc9_2 = acc10_2; acc9_3 = acc10_3;
+        acc10_0 = acc11_0; acc10_1 = acc11_1; acc10_2 = acc11_2; acc10_3 = acc11_3;
+        acc11_0 = acc12_0; acc11_1 = acc12_1; acc11_2 = acc12_2; acc11_3 = acc12_3;
+        acc12_0 = acc13_0; acc12_1 = acc13_1; acc12_2 = acc13_2; acc12_3 = acc13_3;
+        acc13_0 = acc14_0; acc13_1 = acc14_1; acc13_2 = acc14_2; acc13_3 = acc14_3;
+        acc14_0 = acc15_0; acc14_1 = acc15_1; acc14_2 = acc15_2; acc14_3 = acc15_3;
         r += 1u;
         at.y += 1u;
         if at.y == pixels {

@@ -56,7 +56,7 @@ struct Params {
 
 /// Rows of each kernel's product per workgroup (R in conv2d_texture.py, set
 /// per kernel there) and columns (8·C, all of them).
-const FORWARD_ROWS: usize = 8;
+const FORWARD_ROWS: usize = 16;
 const INPUT_ROWS: usize = 8;
 const WEIGHT_ROWS: usize = 16;
 const TAPS_ROWS: usize = 8;
