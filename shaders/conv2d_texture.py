@@ -212,8 +212,8 @@ def accumulate(a_of, b_of):
 def epilogue(store, row0, extra="", first="", walk=None):
     """The block's stores, one row at a time from a loop whose trip count
     (cp.rows = R) is a uniform, so llvmpipe cannot unroll it: each pass
-    stores row 0's accumulators and moves every other row's up one. Each
-    store site is milliseconds of JIT; spelled out, R of them made the
+    stores row 0's accumulators and moves each later row's into the one
+    before. Each store site is milliseconds of JIT; spelled out, R of them made the
     texture matmul's entries (the same epilogue, matmul_texture.py) twice
     as slow to compile. A loop over a local array of the rows instead took
     longer still: LLVM's coroutine frame pass (llvmpipe runs every kernel as
@@ -823,7 +823,7 @@ w("    if c0 >= cp.d {")
 w("        return;")
 w("    }")
 # The channels from a loop, as in epilogue(): channel 0's stores, then
-# every other channel's accumulators move down one.
+# each later channel's accumulators move into the one before.
 w(f"    // Channel c's {R} taps are contiguous in dw: {R // 4} vec4 stores a channel.")
 w("    var at = ((z * cp.d + c0) * cp.taps + r0) / 4u;")
 w("    for (var j = 0u; j < cp.four; j++) {")

@@ -163,9 +163,9 @@ fn {name}(
     w("    }")
     # The bias read once, then the rows from a loop whose trip count
     # (tp.rows = R) is a uniform, so llvmpipe cannot unroll it: each pass
-    # stores row 0 and moves every other row's accumulators up one. One
-    # store site instead of R (llvmpipe compiles each storage access as a
-    # loop over the lanes): each entry's first dispatch ~300 -> ~130 ms
+    # stores row 0 and moves each later row's accumulators into the one
+    # before. One store site instead of R (llvmpipe compiles each storage
+    # access as a loop over the lanes): each entry's first dispatch ~300 -> ~130 ms
     # (three cold runs each, in turn), the same step times. The rows as a
     # loop over a local array, with the bias read in each, took longer to
     # JIT than spelled out: 400-560 ms a kernel against 295-340 (LLVM's

@@ -237,13 +237,13 @@ pub fn corrections(ctx: &Context, cfg: AdamConfig, state: &GpuSlice) -> Result<D
 /// writes four values at a time: where the length is not a multiple of 4,
 /// it also writes the (up to three) floats after θ, m and v, which must be
 /// theirs to overwrite (each parameter's own buffer, as [`ParamStore`]
-/// makes them, has room and nothing else there).
+/// makes them, has room and nothing else there). Where `theta` is a texture
+/// that already holds θ whole (a texture matmul's copy of it, made earlier
+/// in the step), θ is read from there and not copied. Check
+/// [`AdamTextures::fit`] first, and record [`corrections`] before a step's
+/// first one.
 ///
-/// [`ParamStore`]: crate::graph::exec::ParamStore Where
-/// `theta` is a texture that already holds θ whole (a texture matmul's copy
-/// of it, made earlier in the step), θ is read from there and not copied.
-/// Check [`AdamTextures::fit`] first, and record [`corrections`] before a
-/// step's first one.
+/// [`ParamStore`]: crate::graph::exec::ParamStore
 pub fn update_texture(
     ctx: &Context,
     cfg: AdamConfig,

@@ -44,6 +44,7 @@ struct Params {
     taps: u32,
     pixels: u32,
     slice: u32,
+    // Always 4: the trip count of the kernels' loops over four channels.
     four: u32,
     phase: [u32; 2],
     origin: [u32; 2],
