@@ -100,3 +100,34 @@ fn kl_forward_lanes(
         bf_rows[row] = total;
     }
 }
+
+// kl_forward_backward_lanes: kl_forward_lanes that also writes the term's
+// gradients dμ = μ and dlog σ² = ½(e^{log σ²} − 1) (vae.wgsl's kl_backward
+// at scale 1, the same arithmetic) while it has each value loaded: one
+// kernel and one dispatch fewer a training step. Bindings: 0 mu, 1 logvar,
+// 2 rows as kl_forward_lanes, 3 dmu, 4 dlogvar (N, L), 5 p.
+@group(0) @binding(3) var<storage, read_write> kfb_dmu: array<f32>;
+@group(0) @binding(4) var<storage, read_write> kfb_dlv: array<f32>;
+@group(0) @binding(5) var<uniform> kfb_p: Params;
+
+@compute @workgroup_size(8, 1, 1)
+fn kl_forward_backward_lanes(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let row = wid.x;
+    var sum = 0.0;
+    for (var j = lane; j < kfb_p.cols; j += 8u) {
+        let i = row * kfb_p.cols + j;
+        let m = kf_mu[i];
+        let lv = kf_lv[i];
+        let e = exp(lv);
+        sum += -0.5 * (1.0 + lv - m * m - e);
+        kfb_dmu[i] = m;
+        kfb_dlv[i] = 0.5 * (e - 1.0);
+    }
+    let total = lanes_sum(sum);
+    if lane == 0u {
+        bf_rows[row] = total;
+    }
+}

@@ -555,7 +555,7 @@ fn check_vae(c: &mut Checker) -> Result<()> {
             &vae::bce_backward_reference(&l, &x, 1.0),
         )?;
     }
-    for &(n, l) in &[(1, 1), (3, 17), (130, 20)] {
+    for &(n, l) in &[(1, 1), (3, 17), (17, 3), (130, 20)] {
         let shape = format!("{n}x{l}");
         let (mu, gmu) = c.input(n * l, -2.0, 2.0);
         let (lv, glv) = c.input(n * l, -3.0, 2.0);
@@ -572,6 +572,23 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let (want_mu, want_lv) = vae::kl_backward_reference(&mu, &lv, 2.0);
         c.check("kl_backward_mu", shape.clone(), &dmu, &want_mu)?;
         c.check("kl_backward_logvar", shape.clone(), &dlv, &want_lv)?;
+        // The term and its gradients together, as a training step records
+        // them: one kernel where the device has 8-lane subgroups, else the
+        // two above.
+        let rows2 = c.ctx.zeros("rows", n);
+        let (dmu2, dlv2) = (c.ctx.zeros("dmu", n * l), c.ctx.zeros("dlv", n * l));
+        let both = vae::kl_forward_backward(c.ctx, &gmu, &glv, &rows2, (&dmu2, &dlv2), l)?;
+        let name = both
+            .iter()
+            .map(|d| d.label.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        c.ctx.run(&both)?;
+        let (want_mu, want_lv) = vae::kl_backward_reference(&mu, &lv, 1.0);
+        let want_rows = vae::kl_reference(&mu, &lv, l);
+        c.check(&format!("{name} (rows)"), shape.clone(), &rows2, &want_rows)?;
+        c.check(&format!("{name} (dmu)"), shape.clone(), &dmu2, &want_mu)?;
+        c.check(&format!("{name} (dlogvar)"), shape.clone(), &dlv2, &want_lv)?;
         // The generator: the GPU's ε equals the CPU twin's, for a given seed and step.
         let step = 7u32;
         let state = c.ctx.upload("state", &[step, 0u32]);

@@ -228,17 +228,22 @@ fn backward_of(
             s.contribute(g, ins[0], dl);
         }
         Op::KlLoss => {
+            // As BCE's: the gradients come out of the loss's own kernel, as
+            // its second and third outputs.
             let shape = g.shape(ins[0]).to_vec();
-            let d = g.push(Op::KlBackward, &ins[..2], &[shape.clone(), shape]);
-            s.contribute(g, ins[0], d[0]);
-            s.contribute(g, ins[1], d[1]);
+            let k = g.nodes.iter().position(|n| n.outputs[0] == out).unwrap();
+            for (j, &input) in ins[..2].iter().enumerate() {
+                let name = format!("kl_loss#{k}.{}", j + 1);
+                let d = g.add_tensor(name, shape.clone(), TensorKind::Computed);
+                g.nodes[k].outputs.push(d);
+                s.contribute(g, input, d);
+            }
         }
         Op::MatMul(_)
         | Op::SumAxes(..)
         | Op::ActivationBackward(_)
         | Op::Conv2dBackwardInput(_)
         | Op::Conv2dBackwardWeight(_)
-        | Op::KlBackward
         | Op::ReparamBackward => {
             return Err(Error::Invalid(format!(
                 "autodiff: {} is a backward op; second-order gradients are not supported",

@@ -62,9 +62,14 @@ pub fn run(
                 let j = g.losses.iter().position(|&l| l == node.outputs[0]).unwrap();
                 losses[j] = rows.iter().sum();
                 let mut outs = vec![rows];
-                if node.outputs.len() == 2 {
+                if node.op == Op::BceLoss && node.outputs.len() == 2 {
                     // BCE's gradient, added by autodiff.
                     outs.push(vae::bce_backward_reference(&x[0], &x[1], 1.0));
+                }
+                if node.op == Op::KlLoss && node.outputs.len() == 3 {
+                    // KL's two gradients, added by autodiff.
+                    let (dmu, dlv) = vae::kl_backward_reference(&x[0], &x[1], 1.0);
+                    outs.extend([dmu, dlv]);
                 }
                 outs
             }
@@ -81,10 +86,6 @@ pub fn run(
             Op::Conv2dBackwardWeight(s) => {
                 let w = vec![0.0; s.sizes().1];
                 vec![conv2d::backward_reference(*s, &x[0], &w, &x[1]).1]
-            }
-            Op::KlBackward => {
-                let (a, b) = vae::kl_backward_reference(&x[0], &x[1], 1.0);
-                vec![a, b]
             }
             Op::ReparamBackward => vec![vae::reparam_backward_reference(&x[0], &x[1], &x[2])],
         };

@@ -445,6 +445,10 @@ impl Executor {
                         vae::bce_forward_backward(ctx, i(0), i(1), o(0), o(1), per_row)?
                     }
                     (Op::BceLoss, _) => vec![vae::bce_forward(ctx, i(0), i(1), o(0), per_row)?],
+                    // With its two gradients (autodiff's outputs 1 and 2).
+                    (_, 3) => {
+                        vae::kl_forward_backward(ctx, i(0), i(1), o(0), (o(1), o(2)), per_row)?
+                    }
                     _ => vec![vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?],
                 };
                 // The batch's row sums as one column of s[0] rows: summed
@@ -471,7 +475,6 @@ impl Executor {
                 conv2d::backward_input(ctx, *s, i(0), i(1), None, o(0), false)?
             }
             Op::Conv2dBackwardWeight(s) => conv2d::backward_weight(ctx, *s, i(0), i(1), o(0))?,
-            Op::KlBackward => vec![vae::kl_backward(ctx, i(0), i(1), o(0), o(1), 1.0)?],
             Op::ReparamBackward => vec![vae::reparam_backward(ctx, i(0), i(1), i(2), o(0))?],
         };
         Ok(d)

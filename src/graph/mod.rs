@@ -108,6 +108,8 @@ pub enum Op {
     /// the same pass.
     BceLoss,
     /// inputs [μ, log σ²] (N, L) → per-image KL sums (N). A loss term.
+    /// Autodiff gives it two more outputs, its gradients dμ = μ and dlog σ²
+    /// = ½(e^{log σ²} − 1) (N, L), made in the same pass.
     KlLoss,
     /// inputs [a, b] → op(a)·op(b).
     MatMul(MatmulShape),
@@ -119,8 +121,6 @@ pub enum Op {
     Conv2dBackwardInput(ConvShape),
     /// inputs [x, dy] → dw of a conv2d.
     Conv2dBackwardWeight(ConvShape),
-    /// inputs [μ, log σ²] → [dμ, dlog σ²] of the KL term.
-    KlBackward,
     /// inputs [dz, log σ², ε] → dlog σ².
     ReparamBackward,
 }
@@ -147,7 +147,6 @@ impl Op {
             Op::ActivationBackward(_) => "activation_backward",
             Op::Conv2dBackwardInput(_) => "conv2d_backward_input",
             Op::Conv2dBackwardWeight(_) => "conv2d_backward_weight",
-            Op::KlBackward => "kl_backward",
             Op::ReparamBackward => "reparam_backward",
         }
     }

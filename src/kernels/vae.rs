@@ -172,6 +172,43 @@ pub fn kl_forward_with(
     )
 }
 
+/// Record the per-image KL sums (as [`kl_forward`]) and the term's
+/// gradients dμ = μ and dlog σ² = ½(e^{log σ²} − 1) (as [`kl_backward`] with
+/// scale 1): one kernel that does both in one pass where the device has
+/// 8-lane subgroups (vae_subgroup.wgsl), else the two kernels.
+pub fn kl_forward_backward(
+    ctx: &Context,
+    mu: &GpuSlice,
+    logvar: &GpuSlice,
+    rows: &GpuSlice,
+    (dmu, dlogvar): (&GpuSlice, &GpuSlice),
+    l: usize,
+) -> Result<Vec<Dispatch>> {
+    let n = rows.len;
+    for (name, s) in [
+        ("mu", mu),
+        ("logvar", logvar),
+        ("dmu", dmu),
+        ("dlogvar", dlogvar),
+    ] {
+        check_len("kl_forward_backward", name, s, n * l)?;
+    }
+    if !super::matmul::subgroups_of_8(ctx) {
+        return Ok(vec![
+            kl_forward(ctx, mu, logvar, rows, l)?,
+            kl_backward(ctx, mu, logvar, dmu, dlogvar, 1.0)?,
+        ]);
+    }
+    Ok(vec![ctx.dispatch(
+        "vae_subgroup",
+        "kl_forward_backward_lanes",
+        &[],
+        &[mu, logvar, rows, dmu, dlogvar],
+        &params(n, l, 0, 1.0),
+        [n as u32, 1, 1],
+    )?])
+}
+
 /// Record dμ = scale·μ and dlog σ² = scale·½(e^{log σ²} − 1).
 pub fn kl_backward(
     ctx: &Context,
