@@ -507,6 +507,13 @@ fn check_activations(c: &mut Checker) -> Result<()> {
     Ok(())
 }
 
+/// The kernels a recording runs, as a check's name: "a+b" where a fused
+/// kernel fell back to two.
+fn labels(dispatches: &[Dispatch]) -> String {
+    let names: Vec<&str> = dispatches.iter().map(|d| d.label.as_str()).collect();
+    names.join("+")
+}
+
 fn check_vae(c: &mut Checker) -> Result<()> {
     for &(n, d) in &[(1, 1), (3, 17), (17, 12), (130, 784)] {
         let shape = format!("{n}x{d}");
@@ -536,11 +543,7 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         // 8-lane subgroups, else the two above.
         let (rows2, dl2) = (c.ctx.zeros("rows", n), c.ctx.zeros("dl", n * d));
         let both = vae::bce_forward_backward(c.ctx, &gl, &gx, &rows2, &dl2, d)?;
-        let name = both
-            .iter()
-            .map(|d| d.label.as_str())
-            .collect::<Vec<_>>()
-            .join("+");
+        let name = labels(&both);
         c.ctx.run(&both)?;
         c.check(
             &format!("{name} (rows)"),
@@ -578,11 +581,7 @@ fn check_vae(c: &mut Checker) -> Result<()> {
         let rows2 = c.ctx.zeros("rows", n);
         let (dmu2, dlv2) = (c.ctx.zeros("dmu", n * l), c.ctx.zeros("dlv", n * l));
         let both = vae::kl_forward_backward(c.ctx, &gmu, &glv, &rows2, (&dmu2, &dlv2), l)?;
-        let name = both
-            .iter()
-            .map(|d| d.label.as_str())
-            .collect::<Vec<_>>()
-            .join("+");
+        let name = labels(&both);
         c.ctx.run(&both)?;
         let (want_mu, want_lv) = vae::kl_backward_reference(&mu, &lv, 1.0);
         let want_rows = vae::kl_reference(&mu, &lv, l);

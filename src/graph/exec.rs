@@ -446,7 +446,7 @@ impl Executor {
                     }
                     (Op::BceLoss, _) => vec![vae::bce_forward(ctx, i(0), i(1), o(0), per_row)?],
                     // With its two gradients (autodiff's outputs 1 and 2).
-                    (_, 3) => {
+                    (Op::KlLoss, 3) => {
                         vae::kl_forward_backward(ctx, i(0), i(1), o(0), (o(1), o(2)), per_row)?
                     }
                     _ => vec![vae::kl_forward(ctx, i(0), i(1), o(0), per_row)?],
