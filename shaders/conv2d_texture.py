@@ -552,87 +552,105 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
 }""")
 
 # The single-channel input gradient with stride 2: every phase at once.
-w("""
+# Corner rows per invocation (C1S2_ROWS in conv2d_texture.rs must match):
+# three rows read four rows of dy where one row read two, and share each
+# channel's weight gather, so the conv model's 15 corner rows take five
+# invocations of 48 pixels each. (valgrind instruction counts for conv1's
+# input gradient at batch 128: 27.4 million with one row.)
+S2R = 3
+w(f"""
 // The same with K = 4 and stride 2 (the conv model's decoder output), all
 // four phases in one invocation: the dx pixels (2m + 1 + ph - pad, 2m' + 1
 // + pw - pad) of the four phases (ph, pw) read the same 2 × 2 window of dy
 // at corner (m - 1, m' - 1), each with its own four weights, so one set of
 // fetches serves four pixels instead of one. An invocation takes four
-// neighbouring corners of a row (2 × 8 pixels of dx). Corner rows run from
-// cp.y0 (as i32: -1 where pad < 2) for cp.hp rows, columns from cp.x0 for
-// cp.wp. Lane l reads phase l % 4's weights of channel d, broadcast to
-// every lane, one channel a pass. (Two a pass, lanes 4 .. 7 reading
-// channel d + 1, ran as fast, but the second channel's fetches, products
-// and the sixteen stores spelled out made its first dispatch ~180 ms
-// instead of ~95.)
+// neighbouring corners of {S2R} corner rows ({S2R} × 2 × 8 pixels of dx): the
+// rows share their dy rows (row i + 1 of one window is row i of the next)
+// and every channel's weights. Corner rows run from cp.y0 (as i32: -1 where
+// pad < 2) for cp.hp rows, columns from cp.x0 for cp.wp. Lane l reads
+// phase l % 4's weights of channel d, broadcast to every lane, one channel
+// a pass. (Two a pass, lanes 4 .. 7 reading channel d + 1, ran as fast,
+// but the second channel's fetches, products and the sixteen stores
+// spelled out made its first dispatch ~180 ms instead of ~95.)
+const C1S2_ROWS: u32 = {S2R}u;
+
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_input_c1s2_texture(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
-) {
+) {{
     let quads = (cp.wp + 3u) / 4u;
-    let per_image = cp.hp * quads;
+    let per_image = ((cp.hp + C1S2_ROWS - 1u) / C1S2_ROWS) * quads;
     let live = gid.x < cp.n * per_image;
     let g = min(gid.x, cp.n * per_image - 1u);
     let n = g / per_image;
     let rest = g - n * per_image;
     let r = rest / quads;
     let q0 = 4u * (rest - r * quads);
-    let oy = i32(cp.y0) + i32(r);
+    let oy = i32(cp.y0) + i32(C1S2_ROWS * r);
     let ox = i32(cp.x0) + i32(q0);
-    let rows = vec2<i32>(oy, oy + 1);
-    let row_in = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
     let cols = vec4<i32>(ox) + vec4<i32>(0, 1, 2, 3);
     let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
-    let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);
-    let in0 = vec4<bool>(row_in.x) & col_in;
-    let in1 = vec4<bool>(row_in.y) & col_in;
-    let e0_in = row_in.x && col4_in;
-    let e1_in = row_in.y && col4_in;
-    let wo = i32(cp.wo);
+    let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);""")
+for i in range(S2R + 1):
+    w(f"    let row{i}_in = oy + {i} >= 0 && oy + {i} < i32(cp.ho);")
+    w(f"    let in{i} = vec4<bool>(row{i}_in) & col_in;")
+    w(f"    let e{i}_in = row{i}_in && col4_in;")
+w("""    let wo = i32(cp.wo);
     var at = i32(n * cp.d * cp.ho * cp.wo) + oy * wo + ox;
     let plane = i32(cp.ho * cp.wo);""")
-for ph in range(4):
-    w(f"    var acc{ph} = vec4<f32>(0.0);")
+for j in range(S2R):
+    for ph in range(4):
+        w(f"    var acc{4 * j + ph} = vec4<f32>(0.0);")
 w("""    for (var d = 0u; d < cp.d; d += 1u) {
-        let wl = uwq[(l & 3u) * cp.d + d];
-        let f0 = five(at);
-        let f1 = five(at + wo);
-        let t0 = select(vec4<f32>(0.0), f0.v, in0);
-        let t1 = select(vec4<f32>(0.0), f1.v, in1);
-        let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
-        let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));""")
+        let wl = uwq[(l & 3u) * cp.d + d];""")
+for i in range(S2R + 1):
+    off = "" if i == 0 else (" + wo" if i == 1 else f" + {i} * wo")
+    w(f"        let f{i} = five(at{off});")
+    w(f"        let t{i} = select(vec4<f32>(0.0), f{i}.v, in{i});")
+    w(f"        let right{i} = vec4<f32>(t{i}.yzw, select(0.0, f{i}.e, e{i}_in));")
 for ph in range(4):
     w(f"        let w{ph} = subgroupBroadcast(wl, {ph}u);")
-    w(f"        acc{ph} += (t0 * w{ph}.x + right0 * w{ph}.y) + (t1 * w{ph}.z + right1 * w{ph}.w);")
-w("""        at += plane;
-    }
+for j in range(S2R):
+    for ph in range(4):
+        w(f"        acc{4 * j + ph} += (t{j} * w{ph}.x + right{j} * w{ph}.y) + (t{j + 1} * w{ph}.z + right{j + 1} * w{ph}.w);")
+last = 4 * S2R - 1
+w(f"""        at += plane;
+    }}
     var bias = 0.0;
-    if cp.has_bias == 1u {
+    if cp.has_bias == 1u {{
         bias = cbias[0];
-    }
-    // Value k = 4·phase + j (phase (ph, pw) = (k / 4 / 2, k / 4 % 2) of
-    // corner j: dx pixel (2oy + 2 + ph - pad, 2(ox + j) + 2 + pw - pad)) is
-    // acc0.x once the values have moved down k places: one store site in a
-    // loop llvmpipe cannot unroll (a uniform trip count), not sixteen.
+    }}
+    // Row by row (corner row oy + row), value k = 4·phase + j (phase (ph,
+    // pw) = (k / 4 / 2, k / 4 % 2) of corner j: dx pixel (2(oy + row) + 2 +
+    // ph - pad, 2(ox + j) + 2 + pw - pad)) is acc0.x once the row's values
+    // have moved down k places: one store site in loops llvmpipe cannot
+    // unroll (uniform trip counts; cp.four is 4), not {16 * S2R}. Then the
+    // next row's accumulators move into the first row's. (Moving all
+    // {4 * S2R} vec4s every value instead cost more than the products: each
+    // move is a masked blend in a loop, and they spill.)
     let plane_x = n * cp.h * cp.w;
-    for (var k = 0u; k < 4u * cp.four; k++) {
-        let phase = k >> 2u;
-        let j = k & 3u;
-        let ih = 2 * oy + 2 + i32(phase >> 1u) - i32(cp.pad);
-        let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
-        var v = acc0.x + bias;
-        if cp.relu == 1u {
-            v = max(v, 0.0);
-        }
-        if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
-            cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
-        }
-        acc0 = vec4<f32>(acc0.yzw, acc1.x);
-        acc1 = vec4<f32>(acc1.yzw, acc2.x);
-        acc2 = vec4<f32>(acc2.yzw, acc3.x);
-        acc3 = vec4<f32>(acc3.yzw, 0.0);
-    }
+    for (var row = 0; row < i32(C1S2_ROWS * cp.four / 4u); row++) {{
+        let ih0 = 2 * (oy + row) + 2 - i32(cp.pad);
+        for (var k = 0u; k < 4u * cp.four; k++) {{
+            let phase = k >> 2u;
+            let j = k & 3u;
+            let ih = ih0 + i32(phase >> 1u);
+            let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
+            var v = acc0.x + bias;
+            if cp.relu == 1u {{
+                v = max(v, 0.0);
+            }}
+            if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {{
+                cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
+            }}
+            acc0 = vec4<f32>(acc0.yzw, acc1.x);
+            acc1 = vec4<f32>(acc1.yzw, acc2.x);
+            acc2 = vec4<f32>(acc2.yzw, acc3.x);
+            acc3 = vec4<f32>(acc3.yzw, 0.0);
+        }}""")
+w("        " + " ".join(f"acc{i} = acc{i + 4};" for i in range(4 * S2R - 4)))
+w("""    }
 }""")
 
 # Forward with one input channel and K = 4: four pixels per invocation.

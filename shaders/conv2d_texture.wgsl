@@ -697,37 +697,46 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
 // + pw - pad) of the four phases (ph, pw) read the same 2 × 2 window of dy
 // at corner (m - 1, m' - 1), each with its own four weights, so one set of
 // fetches serves four pixels instead of one. An invocation takes four
-// neighbouring corners of a row (2 × 8 pixels of dx). Corner rows run from
-// cp.y0 (as i32: -1 where pad < 2) for cp.hp rows, columns from cp.x0 for
-// cp.wp. Lane l reads phase l % 4's weights of channel d, broadcast to
-// every lane, one channel a pass. (Two a pass, lanes 4 .. 7 reading
-// channel d + 1, ran as fast, but the second channel's fetches, products
-// and the sixteen stores spelled out made its first dispatch ~180 ms
-// instead of ~95.)
+// neighbouring corners of 3 corner rows (3 × 2 × 8 pixels of dx): the
+// rows share their dy rows (row i + 1 of one window is row i of the next)
+// and every channel's weights. Corner rows run from cp.y0 (as i32: -1 where
+// pad < 2) for cp.hp rows, columns from cp.x0 for cp.wp. Lane l reads
+// phase l % 4's weights of channel d, broadcast to every lane, one channel
+// a pass. (Two a pass, lanes 4 .. 7 reading channel d + 1, ran as fast,
+// but the second channel's fetches, products and the sixteen stores
+// spelled out made its first dispatch ~180 ms instead of ~95.)
+const C1S2_ROWS: u32 = 3u;
+
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_input_c1s2_texture(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(subgroup_invocation_id) l: u32,
 ) {
     let quads = (cp.wp + 3u) / 4u;
-    let per_image = cp.hp * quads;
+    let per_image = ((cp.hp + C1S2_ROWS - 1u) / C1S2_ROWS) * quads;
     let live = gid.x < cp.n * per_image;
     let g = min(gid.x, cp.n * per_image - 1u);
     let n = g / per_image;
     let rest = g - n * per_image;
     let r = rest / quads;
     let q0 = 4u * (rest - r * quads);
-    let oy = i32(cp.y0) + i32(r);
+    let oy = i32(cp.y0) + i32(C1S2_ROWS * r);
     let ox = i32(cp.x0) + i32(q0);
-    let rows = vec2<i32>(oy, oy + 1);
-    let row_in = (rows >= vec2<i32>(0)) & (rows < vec2<i32>(i32(cp.ho)));
     let cols = vec4<i32>(ox) + vec4<i32>(0, 1, 2, 3);
     let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
     let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);
-    let in0 = vec4<bool>(row_in.x) & col_in;
-    let in1 = vec4<bool>(row_in.y) & col_in;
-    let e0_in = row_in.x && col4_in;
-    let e1_in = row_in.y && col4_in;
+    let row0_in = oy + 0 >= 0 && oy + 0 < i32(cp.ho);
+    let in0 = vec4<bool>(row0_in) & col_in;
+    let e0_in = row0_in && col4_in;
+    let row1_in = oy + 1 >= 0 && oy + 1 < i32(cp.ho);
+    let in1 = vec4<bool>(row1_in) & col_in;
+    let e1_in = row1_in && col4_in;
+    let row2_in = oy + 2 >= 0 && oy + 2 < i32(cp.ho);
+    let in2 = vec4<bool>(row2_in) & col_in;
+    let e2_in = row2_in && col4_in;
+    let row3_in = oy + 3 >= 0 && oy + 3 < i32(cp.ho);
+    let in3 = vec4<bool>(row3_in) & col_in;
+    let e3_in = row3_in && col4_in;
     let wo = i32(cp.wo);
     var at = i32(n * cp.d * cp.ho * cp.wo) + oy * wo + ox;
     let plane = i32(cp.ho * cp.wo);
@@ -735,49 +744,79 @@ fn conv2d_backward_input_c1s2_texture(
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
     for (var d = 0u; d < cp.d; d += 1u) {
         let wl = uwq[(l & 3u) * cp.d + d];
         let f0 = five(at);
-        let f1 = five(at + wo);
         let t0 = select(vec4<f32>(0.0), f0.v, in0);
-        let t1 = select(vec4<f32>(0.0), f1.v, in1);
         let right0 = vec4<f32>(t0.yzw, select(0.0, f0.e, e0_in));
+        let f1 = five(at + wo);
+        let t1 = select(vec4<f32>(0.0), f1.v, in1);
         let right1 = vec4<f32>(t1.yzw, select(0.0, f1.e, e1_in));
+        let f2 = five(at + 2 * wo);
+        let t2 = select(vec4<f32>(0.0), f2.v, in2);
+        let right2 = vec4<f32>(t2.yzw, select(0.0, f2.e, e2_in));
+        let f3 = five(at + 3 * wo);
+        let t3 = select(vec4<f32>(0.0), f3.v, in3);
+        let right3 = vec4<f32>(t3.yzw, select(0.0, f3.e, e3_in));
         let w0 = subgroupBroadcast(wl, 0u);
-        acc0 += (t0 * w0.x + right0 * w0.y) + (t1 * w0.z + right1 * w0.w);
         let w1 = subgroupBroadcast(wl, 1u);
-        acc1 += (t0 * w1.x + right0 * w1.y) + (t1 * w1.z + right1 * w1.w);
         let w2 = subgroupBroadcast(wl, 2u);
-        acc2 += (t0 * w2.x + right0 * w2.y) + (t1 * w2.z + right1 * w2.w);
         let w3 = subgroupBroadcast(wl, 3u);
+        acc0 += (t0 * w0.x + right0 * w0.y) + (t1 * w0.z + right1 * w0.w);
+        acc1 += (t0 * w1.x + right0 * w1.y) + (t1 * w1.z + right1 * w1.w);
+        acc2 += (t0 * w2.x + right0 * w2.y) + (t1 * w2.z + right1 * w2.w);
         acc3 += (t0 * w3.x + right0 * w3.y) + (t1 * w3.z + right1 * w3.w);
+        acc4 += (t1 * w0.x + right1 * w0.y) + (t2 * w0.z + right2 * w0.w);
+        acc5 += (t1 * w1.x + right1 * w1.y) + (t2 * w1.z + right2 * w1.w);
+        acc6 += (t1 * w2.x + right1 * w2.y) + (t2 * w2.z + right2 * w2.w);
+        acc7 += (t1 * w3.x + right1 * w3.y) + (t2 * w3.z + right2 * w3.w);
+        acc8 += (t2 * w0.x + right2 * w0.y) + (t3 * w0.z + right3 * w0.w);
+        acc9 += (t2 * w1.x + right2 * w1.y) + (t3 * w1.z + right3 * w1.w);
+        acc10 += (t2 * w2.x + right2 * w2.y) + (t3 * w2.z + right3 * w2.w);
+        acc11 += (t2 * w3.x + right2 * w3.y) + (t3 * w3.z + right3 * w3.w);
         at += plane;
     }
     var bias = 0.0;
     if cp.has_bias == 1u {
         bias = cbias[0];
     }
-    // Value k = 4·phase + j (phase (ph, pw) = (k / 4 / 2, k / 4 % 2) of
-    // corner j: dx pixel (2oy + 2 + ph - pad, 2(ox + j) + 2 + pw - pad)) is
-    // acc0.x once the values have moved down k places: one store site in a
-    // loop llvmpipe cannot unroll (a uniform trip count), not sixteen.
+    // Row by row (corner row oy + row), value k = 4·phase + j (phase (ph,
+    // pw) = (k / 4 / 2, k / 4 % 2) of corner j: dx pixel (2(oy + row) + 2 +
+    // ph - pad, 2(ox + j) + 2 + pw - pad)) is acc0.x once the row's values
+    // have moved down k places: one store site in loops llvmpipe cannot
+    // unroll (uniform trip counts; cp.four is 4), not 48. Then the
+    // next row's accumulators move into the first row's. (Moving all
+    // 12 vec4s every value instead cost more than the products: each
+    // move is a masked blend in a loop, and they spill.)
     let plane_x = n * cp.h * cp.w;
-    for (var k = 0u; k < 4u * cp.four; k++) {
-        let phase = k >> 2u;
-        let j = k & 3u;
-        let ih = 2 * oy + 2 + i32(phase >> 1u) - i32(cp.pad);
-        let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
-        var v = acc0.x + bias;
-        if cp.relu == 1u {
-            v = max(v, 0.0);
+    for (var row = 0; row < i32(C1S2_ROWS * cp.four / 4u); row++) {
+        let ih0 = 2 * (oy + row) + 2 - i32(cp.pad);
+        for (var k = 0u; k < 4u * cp.four; k++) {
+            let phase = k >> 2u;
+            let j = k & 3u;
+            let ih = ih0 + i32(phase >> 1u);
+            let iw = 2 * (ox + i32(j)) + 2 + i32(phase & 1u) - i32(cp.pad);
+            var v = acc0.x + bias;
+            if cp.relu == 1u {
+                v = max(v, 0.0);
+            }
+            if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
+                cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
+            }
+            acc0 = vec4<f32>(acc0.yzw, acc1.x);
+            acc1 = vec4<f32>(acc1.yzw, acc2.x);
+            acc2 = vec4<f32>(acc2.yzw, acc3.x);
+            acc3 = vec4<f32>(acc3.yzw, 0.0);
         }
-        if live && ih >= 0 && ih < i32(cp.h) && iw >= 0 && iw < i32(cp.w) {
-            cy[plane_x + u32(ih) * cp.w + u32(iw)] = v;
-        }
-        acc0 = vec4<f32>(acc0.yzw, acc1.x);
-        acc1 = vec4<f32>(acc1.yzw, acc2.x);
-        acc2 = vec4<f32>(acc2.yzw, acc3.x);
-        acc3 = vec4<f32>(acc3.yzw, 0.0);
+        acc0 = acc4; acc1 = acc5; acc2 = acc6; acc3 = acc7; acc4 = acc8; acc5 = acc9; acc6 = acc10; acc7 = acc11;
     }
 }
 

@@ -334,6 +334,10 @@ pub fn backward_input(
 /// Floats of the single-channel input gradient's uniform weights (`uwq`).
 const C1_WEIGHTS: usize = 4096;
 
+/// Corner rows per invocation of the one-channel stride-2 input gradient
+/// (S2R in conv2d_texture.py).
+const C1S2_ROWS: usize = 3;
+
 /// The input gradient with one input channel (K = 2·stride): four pixels of
 /// a stride phase per invocation, the phase weights from a uniform buffer.
 fn backward_input_c1(
@@ -391,7 +395,7 @@ fn backward_input_c1(
             grid: [hp, wp],
             ..p
         };
-        let invocations = s.n * hp as usize * (wp as usize).div_ceil(4);
+        let invocations = s.n * (hp as usize).div_ceil(C1S2_ROWS) * (wp as usize).div_ceil(4);
         if invocations.div_ceil(64) > most {
             return Ok(None);
         }
