@@ -421,23 +421,7 @@ impl Context {
             label: Some(name),
             source: wgpu::ShaderSource::Wgsl(src.into()),
         };
-        // Bounds checks stay. Two of wgpu's other guards go: a counter in
-        // every loop, which naga adds against infinite loops, and guards
-        // around every integer division. Every loop here runs to a bound
-        // read from the kernel's parameters, and every divisor is a size or
-        // a stride of a shape that is not empty (an empty one dispatches no
-        // workgroups: the grid counts its elements). On lavapipe that is ~2-4%
-        // fewer instructions in a one-channel convolution (valgrind counts:
-        // 26.8 -> 26.3 million in the forward, 28.4 -> 27.4 in the input
-        // gradient) and less code to compile.
-        let checks = wgpu::ShaderRuntimeChecks {
-            force_loop_bounding: false,
-            int_div_checks: false,
-            ..wgpu::ShaderRuntimeChecks::checked()
-        };
-        // SAFETY: as above, the loops end and no divisor is zero, which is
-        // what turning off these two checks requires; bounds checks stay on.
-        let module = unsafe { self.device.create_shader_module_trusted(desc, checks) };
+        let module = self.device.create_shader_module(desc);
         modules.insert(name, module.clone());
         Ok(module)
     }
