@@ -555,8 +555,9 @@ fn conv2d_backward_input_c1_texture(@builtin(global_invocation_id) gid: vec3<u32
 # Corner rows per invocation (C1S2_ROWS in conv2d_texture.rs must match):
 # three rows read four rows of dy where one row read two, and share each
 # channel's weight gather, so the conv model's 15 corner rows take five
-# invocations of 48 pixels each. (valgrind instruction counts for conv1's
-# input gradient at batch 128: 27.4 million with one row.)
+# invocations of 48 pixels each. (valgrind's instruction count for conv1's
+# input gradient at batch 128: 28.4 million a dispatch with one row, 21.9
+# with three.)
 S2R = 3
 w(f"""
 // The same with K = 4 and stride 2 (the conv model's decoder output), all
@@ -593,7 +594,8 @@ fn conv2d_backward_input_c1s2_texture(
     let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
     let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);""")
 for i in range(S2R + 1):
-    w(f"    let row{i}_in = oy + {i} >= 0 && oy + {i} < i32(cp.ho);")
+    oyi = "oy" if i == 0 else f"oy + {i}"
+    w(f"    let row{i}_in = {oyi} >= 0 && {oyi} < i32(cp.ho);")
     w(f"    let in{i} = vec4<bool>(row{i}_in) & col_in;")
     w(f"    let e{i}_in = row{i}_in && col4_in;")
 w("""    let wo = i32(cp.wo);
@@ -627,8 +629,8 @@ w(f"""        at += plane;
     // have moved down k places: one store site in loops llvmpipe cannot
     // unroll (uniform trip counts; cp.four is 4), not {16 * S2R}. Then the
     // next row's accumulators move into the first row's. (Moving all
-    // {4 * S2R} vec4s every value instead cost more than the products: each
-    // move is a masked blend in a loop, and they spill.)
+    // {4 * S2R} vec4s after every value instead kept about half the gain:
+    // each move is a masked blend in a loop, and they spill.)
     let plane_x = n * cp.h * cp.w;
     for (var row = 0; row < i32(C1S2_ROWS * cp.four / 4u); row++) {{
         let ih0 = 2 * (oy + row) + 2 - i32(cp.pad);

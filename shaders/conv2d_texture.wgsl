@@ -725,7 +725,7 @@ fn conv2d_backward_input_c1s2_texture(
     let cols = vec4<i32>(ox) + vec4<i32>(0, 1, 2, 3);
     let col_in = (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(cp.wo)));
     let col4_in = ox + 4 >= 0 && ox + 4 < i32(cp.wo);
-    let row0_in = oy + 0 >= 0 && oy + 0 < i32(cp.ho);
+    let row0_in = oy >= 0 && oy < i32(cp.ho);
     let in0 = vec4<bool>(row0_in) & col_in;
     let e0_in = row0_in && col4_in;
     let row1_in = oy + 1 >= 0 && oy + 1 < i32(cp.ho);
@@ -794,8 +794,8 @@ fn conv2d_backward_input_c1s2_texture(
     // have moved down k places: one store site in loops llvmpipe cannot
     // unroll (uniform trip counts; cp.four is 4), not 48. Then the
     // next row's accumulators move into the first row's. (Moving all
-    // 12 vec4s every value instead cost more than the products: each
-    // move is a masked blend in a loop, and they spill.)
+    // 12 vec4s after every value instead kept about half the gain:
+    // each move is a masked blend in a loop, and they spill.)
     let plane_x = n * cp.h * cp.w;
     for (var row = 0; row < i32(C1S2_ROWS * cp.four / 4u); row++) {
         let ih0 = 2 * (oy + row) + 2 - i32(cp.pad);
