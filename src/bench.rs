@@ -22,52 +22,82 @@ pub struct KernelBench {
     pub ms: f64,
 }
 
+/// Seconds for `reps` runs of `dispatches` recorded into one submit.
+fn time_reps(ctx: &Context, dispatches: &[Dispatch], reps: usize) -> Result<f64> {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    for _ in 0..reps {
+        ctx.record(&mut encoder, "bench", dispatches);
+    }
+    let t = Instant::now();
+    ctx.submit(encoder);
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(e.to_string()))?;
+    ctx.check()?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// A kernel benchmark: its dispatches, and the fastest round timed so far.
+struct Timed {
+    kernel: String,
+    shape: String,
+    flops: f64,
+    dispatches: Vec<Dispatch>,
+    reps: usize,
+    best: f64,
+}
+
+impl Timed {
+    fn new(kernel: &str, shape: String, flops: f64, dispatches: Vec<Dispatch>) -> Self {
+        Self {
+            kernel: kernel.into(),
+            shape,
+            flops,
+            dispatches,
+            reps: 1,
+            best: f64::INFINITY,
+        }
+    }
+}
+
+/// Rounds each kernel benchmark is timed in.
+const ROUNDS: usize = 3;
+
+/// Time every benchmark in `runs` in three interleaved rounds of about 0.2
+/// s of work each, after a first run that compiles its kernels, and keep
+/// each one's fastest round. On a shared machine a slower round includes
+/// time taken by the neighbours (one round on lavapipe here varied by ±30%
+/// from minute to minute, small kernels most); interleaving spreads a slow
+/// minute over all kernels instead of a few, so that their ratios hold.
+fn time_interleaved(ctx: &Context, runs: &mut [Timed]) -> Result<()> {
+    for r in runs.iter_mut() {
+        let first = time_reps(ctx, &r.dispatches, 1)?;
+        r.reps = ((0.2 / first.max(1e-6)) as usize).clamp(1, 100);
+    }
+    for _ in 0..ROUNDS {
+        for r in runs.iter_mut() {
+            r.best = r
+                .best
+                .min(time_reps(ctx, &r.dispatches, r.reps)? / r.reps as f64);
+        }
+    }
+    Ok(())
+}
+
 /// Seconds per run of `dispatches`: the fastest of three rounds, each timed
 /// over enough repetitions in one submit.
 pub fn time_dispatches(ctx: &Context, dispatches: &[Dispatch]) -> Result<f64> {
-    let once = |reps: usize| -> Result<f64> {
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        for _ in 0..reps {
-            ctx.record(&mut encoder, "bench", dispatches);
-        }
-        let t = Instant::now();
-        ctx.submit(encoder);
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
-        ctx.check()?;
-        Ok(t.elapsed().as_secs_f64())
-    };
-    // Warm up (first-use compilation), then three rounds of about 0.2 s of
-    // work each. The fastest stands for the kernel: on a shared machine the
-    // others include time taken by its neighbours (one round on lavapipe
-    // here varied by ±30% from minute to minute, small kernels most).
-    let first = once(1)?;
-    let reps = ((0.2 / first.max(1e-6)) as usize).clamp(1, 100);
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        best = best.min(once(reps)?);
-    }
-    Ok(best / reps as f64)
+    let mut runs = [Timed::new("", String::new(), 0.0, dispatches.to_vec())];
+    time_interleaved(ctx, &mut runs)?;
+    Ok(runs[0].best)
 }
 
-fn matmul_bench(
-    ctx: &Context,
-    variant: Variant,
-    shape: MatmulShape,
-    name: &str,
-) -> Result<KernelBench> {
+fn matmul_run(ctx: &Context, variant: Variant, shape: MatmulShape, name: &str) -> Result<Timed> {
     let a = ctx.zeros("a", shape.m * shape.k);
     let b = ctx.zeros("b", shape.k * shape.n);
     let c = ctx.zeros("c", shape.m * shape.n);
     let d = matmul::forward_variant(ctx, variant, shape, &a, &b, None, &c, false)?;
-    let s = time_dispatches(ctx, &d)?;
-    Ok(KernelBench {
-        kernel: name.into(),
-        shape: shape.to_string(),
-        gflops: shape.flops() / s / 1e9,
-        ms: s * 1e3,
-    })
+    Ok(Timed::new(name, shape.to_string(), shape.flops(), d))
 }
 
 /// The matmul shapes of the reference workloads (issue: 128×784×400, 512³, 1024³).
@@ -79,6 +109,7 @@ pub const MATMUL_SIZES: &[(usize, usize, usize)] =
 /// forward and both backward.
 pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>> {
     let mut out = Vec::new();
+
     for &(m, n, k) in MATMUL_SIZES {
         if quick && m > 512 {
             continue;
@@ -96,15 +127,10 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
                 trans_b: tb,
                 ..shape
             };
-            out.push(matmul_bench(ctx, Variant::for_context(ctx), t, "matmul")?);
+            out.push(matmul_run(ctx, Variant::for_context(ctx), t, "matmul")?);
         }
         // "matmul" is the variant this adapter uses; the others for comparison.
-        out.push(matmul_bench(
-            ctx,
-            Variant::for_context(ctx),
-            shape,
-            "matmul",
-        )?);
+        out.push(matmul_run(ctx, Variant::for_context(ctx), shape, "matmul")?);
         let mut others = vec![
             (Variant::Window, "matmul_window"),
             (Variant::Vec4, "matmul_vec4"),
@@ -116,7 +142,7 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
         }
         for (variant, name) in others {
             if variant != Variant::for_context(ctx) && !(quick && m > 128) {
-                out.push(matmul_bench(ctx, variant, shape, name)?);
+                out.push(matmul_run(ctx, variant, shape, name)?);
             }
         }
     }
@@ -143,13 +169,7 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
             ),
         ];
         for (kernel, d) in runs {
-            let t = time_dispatches(ctx, &d)?;
-            out.push(KernelBench {
-                kernel: kernel.into(),
-                shape: format!("{name} {s}"),
-                gflops: s.flops() / t / 1e9,
-                ms: t * 1e3,
-            });
+            out.push(Timed::new(kernel, format!("{name} {s}"), s.flops(), d));
         }
     }
     let deconvs = [
@@ -180,16 +200,19 @@ pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>>
             ),
         ];
         for (kernel, d) in runs {
-            let t = time_dispatches(ctx, &d)?;
-            out.push(KernelBench {
-                kernel: kernel.into(),
-                shape: format!("{name} {s}"),
-                gflops: s.flops() / t / 1e9,
-                ms: t * 1e3,
-            });
+            out.push(Timed::new(kernel, format!("{name} {s}"), s.flops(), d));
         }
     }
-    Ok(out)
+    time_interleaved(ctx, &mut out)?;
+    Ok(out
+        .into_iter()
+        .map(|r| KernelBench {
+            kernel: r.kernel,
+            shape: r.shape,
+            gflops: r.flops / r.best / 1e9,
+            ms: r.best * 1e3,
+        })
+        .collect())
 }
 
 /// One dispatch's share of a profiled step.

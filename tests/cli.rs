@@ -274,6 +274,53 @@ fn bench_profiles_a_step_by_kernel() {
     assert!(err.contains("--replays"), "{err}");
 }
 
+/// `bench --kernels --json` writes the keys issue #3 names: a row for
+/// matmul 512³ and for each conv layer's forward and both backward
+/// products, each with finite, positive GFLOP/s.
+#[test]
+fn bench_kernels_writes_gflops_for_every_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kernels.json");
+    let text = ok(&[
+        "bench",
+        "--kernels",
+        "--quick",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let rows = json["kernels"].as_array().expect("a kernels array");
+    let mut wanted = vec![("matmul", "512x512x512".to_string())];
+    for layer in ["conv1", "conv2"] {
+        for kernel in ["forward", "backward_input", "backward_weight"] {
+            wanted.push((kernel, format!("conv2d_{kernel} {layer} ")));
+        }
+    }
+    for layer in ["deconv1", "deconv2"] {
+        for kernel in ["forward", "backward_input", "backward_weight"] {
+            wanted.push((kernel, format!("conv_transpose2d_{kernel} {layer} ")));
+        }
+    }
+    for (kernel, label) in &wanted {
+        let found = rows.iter().any(|r| {
+            let name = r["kernel"].as_str().unwrap_or("");
+            let shape = r["shape"].as_str().unwrap_or("");
+            if *kernel == "matmul" {
+                name == "matmul" && shape == label
+            } else {
+                format!("{name} {shape}").starts_with(label.as_str())
+            }
+        });
+        assert!(found, "no row for {label} in {json}");
+    }
+    for r in rows {
+        let g = r["gflops"].as_f64().unwrap_or(f64::NAN);
+        assert!(g.is_finite() && g > 0.0, "bad GFLOP/s in {r}");
+    }
+    assert!(text.contains("GFLOP/s"), "{text}");
+}
+
 /// On lavapipe with Mesa's disk cache, `train` compiles kernels on a twin
 /// device too (src/warmup.rs): the twin must finish (it leaves its marker in
 /// the cache folder) and must not change a single number of the run.
