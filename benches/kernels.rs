@@ -2,7 +2,7 @@
 //! adapter (LATENT_ADAPTER / LATENT_BACKEND), reported as time per dispatch
 //! list; GFLOP/s are printed by `latent bench --kernels`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use latent_engine::buffers::Dispatch;
@@ -12,16 +12,8 @@ use latent_engine::kernels::matmul::{self, MatmulShape, Variant};
 use latent_engine::{Context, ContextOptions};
 
 fn run(ctx: &Context, dispatches: &[Dispatch], iters: u64) -> Duration {
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    for _ in 0..iters {
-        ctx.record(&mut encoder, "bench", dispatches);
-    }
-    let t = Instant::now();
-    ctx.submit(encoder);
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .unwrap();
-    t.elapsed()
+    let s = latent_engine::bench::time_reps(ctx, dispatches, iters as usize).unwrap();
+    Duration::from_secs_f64(s)
 }
 
 fn kernels(c: &mut Criterion) {

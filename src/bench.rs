@@ -23,7 +23,7 @@ pub struct KernelBench {
 }
 
 /// Seconds for `reps` runs of `dispatches` recorded into one submit.
-fn time_reps(ctx: &Context, dispatches: &[Dispatch], reps: usize) -> Result<f64> {
+pub fn time_reps(ctx: &Context, dispatches: &[Dispatch], reps: usize) -> Result<f64> {
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     for _ in 0..reps {
         ctx.record(&mut encoder, "bench", dispatches);
