@@ -84,14 +84,6 @@ fn time_interleaved(ctx: &Context, runs: &mut [Timed]) -> Result<()> {
     Ok(())
 }
 
-/// Seconds per run of `dispatches`: the fastest of three rounds, each timed
-/// over enough repetitions in one submit.
-pub fn time_dispatches(ctx: &Context, dispatches: &[Dispatch]) -> Result<f64> {
-    let mut runs = [Timed::new("", String::new(), 0.0, dispatches.to_vec())];
-    time_interleaved(ctx, &mut runs)?;
-    Ok(runs[0].best)
-}
-
 fn matmul_run(ctx: &Context, variant: Variant, shape: MatmulShape, name: &str) -> Result<Timed> {
     let a = ctx.zeros("a", shape.m * shape.k);
     let b = ctx.zeros("b", shape.k * shape.n);
@@ -109,7 +101,6 @@ pub const MATMUL_SIZES: &[(usize, usize, usize)] =
 /// forward and both backward.
 pub fn kernel_benchmarks(ctx: &Context, quick: bool) -> Result<Vec<KernelBench>> {
     let mut out = Vec::new();
-
     for &(m, n, k) in MATMUL_SIZES {
         if quick && m > 512 {
             continue;

@@ -98,6 +98,17 @@ fn unfuse_relu(g: &mut Graph, relu: bool, y: TensorId, dy: TensorId) -> TensorId
     g.push(Op::ActivationBackward(Activation::Relu), &[y, dy], &[shape])[0]
 }
 
+/// A new output of the node whose first output is `out`, named after the
+/// node and the output's place (`bce_loss#3.1`): how a loss kernel that
+/// also computes its gradients gets them into the graph.
+fn extra_output(g: &mut Graph, out: TensorId, shape: Vec<usize>) -> TensorId {
+    let k = g.nodes.iter().position(|n| n.outputs[0] == out).unwrap();
+    let name = format!("{}#{k}.{}", g.nodes[k].op.name(), g.nodes[k].outputs.len());
+    let t = g.add_tensor(name, shape, TensorKind::Computed);
+    g.nodes[k].outputs.push(t);
+    t
+}
+
 /// Emit the gradient nodes of one node, given the gradients of its outputs.
 fn backward_of(
     g: &mut Graph,
@@ -222,20 +233,15 @@ fn backward_of(
             // The gradient comes out of the loss's own kernel, which has
             // logits and target loaded anyway: a second output of its node.
             let shape = g.shape(ins[0]).to_vec();
-            let k = g.nodes.iter().position(|n| n.outputs[0] == out).unwrap();
-            let dl = g.add_tensor(format!("bce_loss#{k}.1"), shape, TensorKind::Computed);
-            g.nodes[k].outputs.push(dl);
+            let dl = extra_output(g, out, shape);
             s.contribute(g, ins[0], dl);
         }
         Op::KlLoss => {
             // As BCE's: the gradients come out of the loss's own kernel, as
             // its second and third outputs.
             let shape = g.shape(ins[0]).to_vec();
-            let k = g.nodes.iter().position(|n| n.outputs[0] == out).unwrap();
-            for (j, &input) in ins[..2].iter().enumerate() {
-                let name = format!("kl_loss#{k}.{}", j + 1);
-                let d = g.add_tensor(name, shape.clone(), TensorKind::Computed);
-                g.nodes[k].outputs.push(d);
+            for &input in &ins[..2] {
+                let d = extra_output(g, out, shape.clone());
                 s.contribute(g, input, d);
             }
         }
