@@ -77,12 +77,14 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
     /// An I/O error with the path it concerns.
-    #[error("{path}: {source}")]
+    // Not a `source` field: the message already holds the I/O error, and
+    // the CLI prints each error's sources after it, which said it twice.
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -91,10 +93,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An I/O error on `path`.
-    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+    pub fn io(path: impl AsRef<std::path::Path>, error: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().display().to_string(),
-            source,
+            error,
         }
     }
 }

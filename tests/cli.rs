@@ -116,6 +116,32 @@ fn train_then_use_the_model() {
         pic.to_str().unwrap(),
     ]);
     assert_eq!(png_size(&pic), (6 * 58 + 2, 58 + 2));
+    // An output folder that does not exist: named, and nothing written.
+    let lost = out.path().join("no-such-folder");
+    let err = fails(&[
+        "sample",
+        "--checkpoint",
+        o,
+        "--out",
+        lost.join("s.png").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains(&format!("the folder {} does not exist", lost.display())),
+        "{err}"
+    );
+    assert!(!lost.exists());
+    // An I/O error (here: --out is a folder) is said once, with its path.
+    let err = fails(&[
+        "encode",
+        "--checkpoint",
+        o,
+        "--data",
+        d,
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+    assert!(err.contains(out.path().to_str().unwrap()), "{err}");
     let csv = out.path().join("e.csv");
     ok(&[
         "encode",
@@ -158,7 +184,8 @@ fn bad_arguments_get_clear_errors() {
     let o = out.path().to_str().unwrap();
     assert!(fails(&["train", "--batch", "0", "--out", o]).contains("--batch must be at least 1"));
     assert!(fails(&["train", "--epochs", "0", "--out", o]).contains("--epochs must be at least 1"));
-    assert!(fails(&["train", "--lr=-1", "--out", o]).contains("--lr"));
+    assert!(fails(&["train", "--lr=-1", "--out", o]).contains("--lr must be a positive number"));
+    assert!(fails(&["train", "--lr", "-1", "--out", o]).contains("--lr must be a positive number"));
     assert!(fails(&["train", "--model", "resnet", "--out", o]).contains("unknown model 'resnet'"));
     assert!(fails(&["train", "--data", "/no/such/folder", "--out", o])
         .contains("no such file or folder"));

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use latent_engine::checkpoint::Checkpoint;
 use latent_engine::data::{Dataset, Split};
 use latent_engine::picture::save_grid;
@@ -205,8 +205,7 @@ pub fn encode(cli: &Cli, a: &EncodeArgs) -> Result<ExitCode> {
             .collect();
         writeln!(csv, "{i},{},{}", ds.labels[i], row.join(","))?;
     }
-    latent_engine::io::write_atomic(&a.out, &csv)
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    latent_engine::io::write_atomic(&a.out, &csv)?;
     println!(
         "wrote {} encodings ({} latent dimensions) to {}",
         ds.len(),

@@ -29,7 +29,9 @@ pub struct Args {
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    // Negative numbers parse, so that --lr -1 gets the check's message
+    // rather than clap's "unexpected argument".
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
     /// Latent size (default: 20 for mlp, 16 for conv).
     #[arg(long)]
@@ -251,8 +253,7 @@ fn keep_metrics_until(out: &Path, epoch: usize) -> Result<()> {
             _ => {}
         }
     }
-    latent_engine::io::write_atomic(&path, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    latent_engine::io::write_atomic(&path, text.as_bytes())?;
     Ok(())
 }
 
