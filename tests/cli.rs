@@ -193,6 +193,24 @@ fn bad_arguments_get_clear_errors() {
         fails(&["sample", "--checkpoint", "/no/such/run", "--out", "x.png"]).contains("not found")
     );
     assert!(fails(&["train", "--resume", "--out", o]).contains("cannot resume"));
+    let jpg = out.path().join("x.jpg");
+    let jpg = jpg.to_str().unwrap();
+    assert!(fails(&["sample", "--checkpoint", o, "--out", jpg]).contains("ending in .png"));
+    assert!(fails(&["reconstruct", "--checkpoint", o, "--out", jpg]).contains("ending in .png"));
+    assert!(fails(&[
+        "interpolate",
+        "--checkpoint",
+        o,
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--steps",
+        "1",
+        "--out",
+        "x.png"
+    ])
+    .contains("--steps must be at least 2"));
     assert!(fails(&["--adapter", "tpu", "devices"]).contains("unknown adapter 'tpu'"));
     assert!(fails(&["--backend", "metal", "devices"]).contains("Metal"));
 }

@@ -82,6 +82,21 @@ fn positive(name: &str, v: usize) -> Result<()> {
     Ok(())
 }
 
+/// The pictures are PNG files whatever --out is called, so a name that says
+/// otherwise is refused before any work.
+fn png_out(out: &Path) -> Result<()> {
+    let png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !png {
+        bail!(
+            "--out {}: the picture is a PNG file; give a name ending in .png",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// The data folder: the flag, else the one recorded in the run's config.json, else the shipped MNIST.
 pub fn data_folder(flag: &Option<PathBuf>, checkpoint: &Path) -> PathBuf {
     if let Some(d) = flag {
@@ -122,6 +137,7 @@ fn grid_cols(n: usize) -> usize {
 
 pub fn sample(cli: &Cli, a: &SampleArgs) -> Result<ExitCode> {
     positive("n", a.n)?;
+    png_out(&a.out)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let ctx = cli.context()?;
     let images = Vae::new(&ctx, &ck).sample(a.n, a.seed)?;
@@ -132,6 +148,7 @@ pub fn sample(cli: &Cli, a: &SampleArgs) -> Result<ExitCode> {
 
 pub fn reconstruct(cli: &Cli, a: &ReconstructArgs) -> Result<ExitCode> {
     positive("n", a.n)?;
+    png_out(&a.out)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let test = load_matching(&data_folder(&a.data, &a.checkpoint), Split::Test, &ck)?;
     let n = a.n.min(test.len());
@@ -154,7 +171,10 @@ pub fn reconstruct(cli: &Cli, a: &ReconstructArgs) -> Result<ExitCode> {
 }
 
 pub fn interpolate(cli: &Cli, a: &InterpolateArgs) -> Result<ExitCode> {
-    positive("steps", a.steps)?;
+    if a.steps < 2 {
+        bail!("--steps must be at least 2: the first and the last are the two test images");
+    }
+    png_out(&a.out)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let test = load_matching(&data_folder(&a.data, &a.checkpoint), Split::Test, &ck)?;
     for (flag, i) in [("from", a.from), ("to", a.to)] {
