@@ -193,6 +193,11 @@ fn bad_arguments_get_clear_errors() {
         fails(&["sample", "--checkpoint", "/no/such/run", "--out", "x.png"]).contains("not found")
     );
     assert!(fails(&["train", "--resume", "--out", o]).contains("cannot resume"));
+    assert!(fails(&["train", "--hidden", "0", "--out", o]).contains("--hidden must be at least 1"));
+    let file = out.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let file = file.to_str().unwrap();
+    assert!(fails(&["train", "--out", file]).contains("is a file, not a folder"));
     let jpg = out.path().join("x.jpg");
     let jpg = jpg.to_str().unwrap();
     assert!(fails(&["sample", "--checkpoint", o, "--out", jpg]).contains("ending in .png"));

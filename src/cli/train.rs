@@ -67,6 +67,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
     if args.latent_dim == Some(0) {
         bail!("--latent-dim must be at least 1");
     }
+    if args.hidden == Some(0) {
+        bail!("--hidden must be at least 1");
+    }
     let out = args
         .out
         .clone()
@@ -132,6 +135,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
             epochs: args.epochs,
         },
     };
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "--out {} is a file, not a folder; choose another --out",
+            out.display()
+        );
+    }
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output folder {}", out.display()))?;
     check_writable(&out)?;
