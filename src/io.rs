@@ -8,20 +8,11 @@ use crate::error::{Error, Result};
 /// Write `bytes` to `path` through a temporary file in the same folder, synced
 /// and then renamed over the target: readers see the old file or the new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    check_folder_of(path)?;
+    let dir = folder_of(path);
     let name = path
         .file_name()
         .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
-    if !dir.is_dir() {
-        return Err(Error::Invalid(format!(
-            "cannot write {}: the folder {} does not exist; create it or choose another path",
-            path.display(),
-            dir.display()
-        )));
-    }
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         name.to_string_lossy(),
@@ -37,4 +28,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// An error that says what to do where the folder `path` would be written
+/// into does not exist: commands check their output paths with it before
+/// the work whose result they write.
+pub fn check_folder_of(path: &Path) -> Result<()> {
+    let dir = folder_of(path);
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "cannot write {}: the folder {} does not exist; create it or choose another path",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }

@@ -198,6 +198,22 @@ fn bad_arguments_get_clear_errors() {
     std::fs::write(&file, b"x").unwrap();
     let file = file.to_str().unwrap();
     assert!(fails(&["train", "--out", file]).contains("is a file, not a folder"));
+    // An output file in a folder that does not exist: refused before the work.
+    let lost = out.path().join("no-such-folder").join("x.json");
+    let lost = lost.to_str().unwrap();
+    for args in [
+        &["selftest", "--json", lost][..],
+        &["bench", "--kernels", "--json", lost],
+        &["plan", "--json", lost],
+    ] {
+        let out = latent(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} ran before it checked");
+    }
     let jpg = out.path().join("x.jpg");
     let jpg = jpg.to_str().unwrap();
     assert!(fails(&["sample", "--checkpoint", o, "--out", jpg]).contains("ending in .png"));

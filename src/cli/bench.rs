@@ -55,6 +55,9 @@ pub fn run(cli: &Cli, args: &Args, started: Instant) -> Result<ExitCode> {
     if args.epochs == 0 {
         anyhow::bail!("--epochs must be at least 1");
     }
+    if let Some(path) = &args.json {
+        latent_engine::io::check_folder_of(path)?;
+    }
     // The data loads while the context opens (both count in the start-up).
     let ctx = cli.context_in_background();
     let data = if args.kernels {

@@ -94,7 +94,7 @@ fn png_out(out: &Path) -> Result<()> {
             out.display()
         );
     }
-    Ok(())
+    Ok(latent_engine::io::check_folder_of(out)?)
 }
 
 /// The data folder: the flag, else the one recorded in the run's config.json, else the shipped MNIST.
@@ -205,6 +205,7 @@ pub fn encode(cli: &Cli, a: &EncodeArgs) -> Result<ExitCode> {
         "train" => Split::Train,
         other => bail!("--split must be test or train, got '{other}'"),
     };
+    latent_engine::io::check_folder_of(&a.out)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
     let ds = load_matching(&data_folder(&a.data, &a.checkpoint), split, &ck)?;
     let ctx = cli.context()?;

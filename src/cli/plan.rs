@@ -27,6 +27,9 @@ pub fn run(cli: &Cli, a: &Args) -> Result<ExitCode> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if let Some(path) = &a.json {
+        latent_engine::io::check_folder_of(path)?;
+    }
     let config = ModelConfig::preset(arch, (1, 28, 28), None);
     let (mut graph, ..) = config.training_graph(a.batch, 0)?;
     let forward_ops = graph.nodes.len();

@@ -19,6 +19,9 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
+    if let Some(path) = &args.json {
+        latent_engine::io::check_folder_of(path)?;
+    }
     let ctx = cli.context()?;
     println!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
     let results = selftest::run(&ctx, args.quick)?;
