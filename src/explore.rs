@@ -284,13 +284,7 @@ fn pairs(labels: &[u32], count: usize) -> Vec<(usize, usize)> {
 /// Write every picture of [`PICTURES`] and `index.html` into `out`.
 pub fn explore(vae: &Vae, test: &Dataset, train: &Dataset, out: &Path) -> Result<()> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    if out.exists() && !out.is_dir() {
-        return Err(Error::Invalid(format!(
-            "--out {} is a file, not a folder; choose another --out",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    crate::io::create_out_folder(out)?;
     let cfg = &vae.config;
     let (l, shape, dim) = (cfg.latent, cfg.input, cfg.dim());
     let (mu, logvar) = means(vae, test)?;

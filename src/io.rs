@@ -50,3 +50,15 @@ pub fn check_folder_of(path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Create the output folder `out` (and its parents) for a command's --out,
+/// with an error that says what to do where a file has that name.
+pub fn create_out_folder(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Invalid(format!(
+            "--out {} is a file, not a folder; choose another --out",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
+}

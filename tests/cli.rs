@@ -130,6 +130,18 @@ fn train_then_use_the_model() {
         "{err}"
     );
     assert!(!lost.exists());
+    let file = out.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let err = fails(&[
+        "explore",
+        "--checkpoint",
+        o,
+        "--data",
+        d,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(err.contains("is a file, not a folder"), "{err}");
     // An I/O error (here: --out is a folder) is said once, with its path.
     let err = fails(&[
         "encode",

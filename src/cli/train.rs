@@ -135,14 +135,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<ExitCode> {
             epochs: args.epochs,
         },
     };
-    if out.exists() && !out.is_dir() {
-        bail!(
-            "--out {} is a file, not a folder; choose another --out",
-            out.display()
-        );
-    }
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    latent_engine::io::create_out_folder(&out)?;
     check_writable(&out)?;
     let ctx = ctx.wait()?;
     eprintln!(
