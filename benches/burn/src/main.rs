@@ -13,7 +13,7 @@
 //! software adapter (lavapipe), `--gpu` a discrete GPU. `--matmul` times
 //! Burn's matmul on the shapes of `latent bench --kernels`; `BURN_CHECK=1`
 //! prints each `conv` layer's largest activation per step (on lavapipe,
-//! Burn 0.22.1's `conv` run turned NaN at its fourth step; see the README).
+//! Burn 0.22.1's `conv` run turned NaN at its fourth step; see benches/HISTORY.md).
 
 use std::io::Read;
 use std::path::Path;
