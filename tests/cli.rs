@@ -354,7 +354,8 @@ fn bench_profiles_a_step_by_kernel() {
 
 /// `bench --kernels --json` writes the keys issue #3 names: a row for
 /// matmul 512³ and for each conv layer's forward and both backward
-/// products, each with finite, positive GFLOP/s.
+/// products, each with finite, positive GFLOP/s, and on each convolution
+/// its share of the plain matmul 512³ in the same run.
 #[test]
 fn bench_kernels_writes_gflops_for_every_layer() {
     let dir = tempfile::tempdir().unwrap();
@@ -392,11 +393,28 @@ fn bench_kernels_writes_gflops_for_every_layer() {
         });
         assert!(found, "no row for {label} in {json}");
     }
+    let matmul_512 = rows
+        .iter()
+        .find(|r| r["kernel"] == "matmul" && r["shape"] == "512x512x512")
+        .and_then(|r| r["gflops"].as_f64())
+        .expect("the plain matmul 512³");
     for r in rows {
         let g = r["gflops"].as_f64().unwrap_or(f64::NAN);
         assert!(g.is_finite() && g > 0.0, "bad GFLOP/s in {r}");
+        // Each convolution's share of the plain matmul 512³ in the same run.
+        let conv = r["kernel"].as_str().unwrap_or("").starts_with("conv");
+        match r.get("share_of_matmul").and_then(|s| s.as_f64()) {
+            Some(s) => {
+                assert!(conv, "share_of_matmul on a matmul row: {r}");
+                assert!((s - g / matmul_512).abs() < 1e-9, "wrong share in {r}");
+            }
+            None => assert!(!conv, "no share_of_matmul in {r}"),
+        }
     }
-    assert!(text.contains("GFLOP/s"), "{text}");
+    assert!(
+        text.contains("GFLOP/s") && text.contains("of matmul"),
+        "{text}"
+    );
 }
 
 /// On lavapipe with Mesa's disk cache, `train` compiles kernels on a twin
